@@ -198,12 +198,63 @@ public sealed class Graph
             if (o is { IsUsed: true }) throw new InvalidOperationException($"cannot remove {node}: output '{o.Name}' is still used");
         }
         node.DetachInputs();
+        foreach (var sub in node.Subgraphs.SelectMany(g => g.SelfAndDescendants()).ToList()) sub.DetachAll();
         foreach (var o in node.Outputs)
         {
             if (o != null) Forget(o);
         }
         node.ClearOutputs();
         _nodes.Remove(node);
+    }
+
+    /// <summary>
+    /// Removes <paramref name="old"/> and points every use of its output i at <paramref name="replacements"/>[i].
+    /// A graph output keeps its name: the replacement takes the name over when it is a plain intermediate of
+    /// this graph, otherwise an Identity node carries the replacement out under the old name.
+    /// </summary>
+    public void ReplaceNode(Node old, IReadOnlyList<Value?> replacements)
+    {
+        if (old.Graph != this) throw new InvalidOperationException($"{old} belongs to graph '{old.Graph.Name}'");
+        var keepNames = new List<(Value Replacement, string Name, bool Rename, int[] Slots)>();
+        for (var i = 0; i < old.Outputs.Count; i++)
+        {
+            var o = old.Outputs[i];
+            if (o == null || !o.IsUsed) continue;
+            var r = (i < replacements.Count ? replacements[i] : null)
+                ?? throw new InvalidOperationException($"output '{o.Name}' of {old} is used but has no replacement");
+            r.Type ??= o.Type;
+            if (o.IsGraphOutput)
+            {
+                var canRename = r.Graph == this && r.Producer != null && r.Producer != old && !r.IsGraphOutput && !r.IsGraphInput && !r.IsInitializer;
+                var slots = Enumerable.Range(0, _outputs.Count).Where(k => ReferenceEquals(_outputs[k], o)).ToArray();
+                keepNames.Add((r, o.Name, canRename, slots));
+            }
+            o.ReplaceAllUsesWith(r);
+        }
+        RemoveNode(old);
+        foreach (var (r, name, rename, slots) in keepNames)
+        {
+            if (rename && r.OutputOfCount == slots.Length)
+            {
+                _valueInfos.Remove(r);
+                TransferName(r, name);
+                continue;
+            }
+            var carrier = new Node(this, OpTypes.Identity, "", UniqueName(name + "/keep_name"));
+            carrier.AddInput(r);
+            var output = DefineValue(name);
+            output.Type = r.Type;
+            carrier.AddOutputSlot(output);
+            _nodes.Add(carrier);
+            foreach (var slot in slots) SetOutput(slot, output);
+        }
+    }
+
+    /// <summary>Drops every use this graph's nodes and outputs make of values (when the graph itself goes away).</summary>
+    private void DetachAll()
+    {
+        foreach (var n in _nodes) n.DetachInputs();
+        foreach (var o in _outputs) o.OutputOfCount--;
     }
 
     /// <summary>Gives a value a new name (not allowed for graph inputs and outputs, whose names are the interface).</summary>
@@ -250,6 +301,9 @@ public sealed class Graph
     {
         if (!_valueInfos.Contains(value)) _valueInfos.Add(value);
     }
+
+    /// <summary>Drops <paramref name="value"/> from the value_info list.</summary>
+    public void RemoveAnnotation(Value value) => _valueInfos.Remove(value);
 
     internal void AddInitializerValue(Value v) => _initializers.Add(v);
     internal void AddSparseInitializerValue(Value v) => _sparseInitializers.Add(v);

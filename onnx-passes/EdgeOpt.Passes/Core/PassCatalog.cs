@@ -1,0 +1,53 @@
+using EdgeOpt.Passes.Cleanup;
+
+namespace EdgeOpt.Passes.Core;
+
+/// <summary>A pass the catalog can make: its id, what it does, and how to build it from options.</summary>
+public sealed record PassDescriptor(string Id, string Description, bool IsExact, Type OptionsType, PassOptions DefaultOptions, Func<PassOptions, IPass> Create);
+
+/// <summary>The explicit list of passes EdgeOpt offers (no reflection scanning).</summary>
+public sealed class PassCatalog
+{
+    private readonly Dictionary<string, PassDescriptor> _byId;
+
+    public PassCatalog(IEnumerable<PassDescriptor> passes)
+    {
+        Passes = [.. passes];
+        _byId = Passes.ToDictionary(p => p.Id, StringComparer.Ordinal);
+    }
+
+    public IReadOnlyList<PassDescriptor> Passes { get; }
+
+    /// <summary>Ids of the exact cleanup passes, in the order the <c>cleanup</c> step runs them.</summary>
+    public static IReadOnlyList<string> CleanupSequence { get; } =
+    [
+        HoistConstantsPass.PassId,
+        EliminateDeadCodePass.PassId,
+    ];
+
+    public static PassCatalog CreateDefault() => new(
+    [
+        Describe<HoistConstantsPass, NoOptions>(o => new HoistConstantsPass(o)),
+        Describe<EliminateDeadCodePass, NoOptions>(o => new EliminateDeadCodePass(o)),
+    ]);
+
+    /// <summary>The descriptor for <paramref name="id"/>; the error lists the known ids.</summary>
+    public PassDescriptor Get(string id) =>
+        _byId.TryGetValue(id, out var d) ? d : throw new ArgumentException($"unknown pass '{id}'; known passes: {string.Join(", ", _byId.Keys)}");
+
+    public IPass Create(string id, PassOptions? options = null)
+    {
+        var d = Get(id);
+        options ??= d.DefaultOptions;
+        if (options.GetType() != d.OptionsType) throw new ArgumentException($"pass '{id}' takes {d.OptionsType.Name}, not {options.GetType().Name}");
+        return d.Create(options);
+    }
+
+    private static PassDescriptor Describe<TPass, TOptions>(Func<TOptions, TPass> create)
+        where TPass : Pass<TOptions>
+        where TOptions : PassOptions, new()
+    {
+        var sample = create(new TOptions());
+        return new PassDescriptor(sample.Id, sample.Description, sample.IsExact, typeof(TOptions), new TOptions(), o => create((TOptions)o));
+    }
+}
