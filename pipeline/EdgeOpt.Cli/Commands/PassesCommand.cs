@@ -1,0 +1,30 @@
+using System.CommandLine;
+using System.Reflection;
+using EdgeOpt.Passes.Core;
+using Spectre.Console;
+
+namespace EdgeOpt.Cli.Commands;
+
+/// <summary><c>edgeopt passes</c>: every pass with its options, defaults and descriptions (read from the option records).</summary>
+public static class PassesCommand
+{
+    public static Command Create(PassCatalog catalog)
+    {
+        var command = new Command("passes", "List the optimization passes and their options");
+        command.SetAction(_ => Cli.Guard(() =>
+        {
+            foreach (var p in catalog.Passes)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[bold]{p.Id}[/] ({(p.IsExact ? "exact" : "lossy")}): {p.Description}");
+                foreach (var prop in p.OptionsType.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+                {
+                    var doc = prop.GetCustomAttribute<OptionAttribute>();
+                    if (doc == null) continue;
+                    AnsiConsole.MarkupLineInterpolated($"    {prop.Name} = {prop.GetValue(p.DefaultOptions)}: {doc.Description}");
+                }
+            }
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+}
