@@ -20,12 +20,12 @@ public static class ModelWriter
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"the output folder '{dir}' does not exist");
         var threshold = options.ExternalDataThreshold;
         var auto = false;
-        if (threshold == null && EmbeddedBytes(model, null) >= WriteOptions.ProtobufLimit - (64 << 20))
+        if (threshold == null && EmbeddedBytes(model, null) >= options.EmbeddedLimit)
         {
             threshold = 1024;
             auto = true;
         }
-        if (EmbeddedBytes(model, threshold) >= WriteOptions.ProtobufLimit - (64 << 20))
+        if (EmbeddedBytes(model, threshold) >= options.EmbeddedLimit)
         {
             throw new InvalidOperationException("the embedded tensors pass protobuf's 2 GiB limit: set an external data threshold (e.g. --external-data-threshold 1024) so weights go to a separate file");
         }

@@ -16,7 +16,8 @@ public sealed record WriteOptions
     /// <summary>Embed every tensor (fails if the result would pass 2 GiB).</summary>
     public static WriteOptions Embedded { get; } = new() { ExternalDataThreshold = long.MaxValue };
 
-    internal const long ProtobufLimit = int.MaxValue;
+    /// <summary>Largest embedded size allowed (protobuf's 2 GiB less a margin); lowered only by tests.</summary>
+    internal long EmbeddedLimit { get; init; } = int.MaxValue - (64L << 20);
 }
 
 /// <summary>What a write produced.</summary>

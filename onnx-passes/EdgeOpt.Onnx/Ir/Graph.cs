@@ -373,9 +373,9 @@ public sealed class Graph
         for (var i = 0; i < _nodes.Count; i++) index[_nodes[i]] = i;
         var pending = new int[_nodes.Count];
         var dependents = new List<int>[_nodes.Count];
+        for (var i = 0; i < _nodes.Count; i++) dependents[i] = [];
         for (var i = 0; i < _nodes.Count; i++)
         {
-            dependents[i] = [];
             var deps = _nodes[i].Inputs.Concat(_nodes[i].ImplicitInputs())
                 .Select(v => v?.Producer is { } p && index.TryGetValue(p, out var j) ? j : -1)
                 .Where(j => j >= 0).Distinct();
