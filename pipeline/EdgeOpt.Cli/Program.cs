@@ -10,4 +10,12 @@ var root = new RootCommand("EdgeOpt: optimize ONNX models for edge devices and C
     OptimizeCommand.Create(catalog),
     PassesCommand.Create(catalog),
 };
-return root.Parse(args).Invoke();
+try
+{
+    return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (Exception e)
+{
+    Console.Error.WriteLine($"edgeopt: internal error (a bug; please report it with this trace): {e}");
+    return ExitCodes.Internal;
+}

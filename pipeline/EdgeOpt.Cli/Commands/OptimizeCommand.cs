@@ -63,8 +63,8 @@ public static class OptimizeCommand
             foreach (var s in r.Skips.Take(10)) AnsiConsole.MarkupLineInterpolated($"[grey]{r.PassId} skipped {s.Target}: {s.Message}[/]");
         }
         var w = result.Written;
-        AnsiConsole.MarkupLineInterpolated($"wrote [bold]{w.Path}[/]: {Format.Bytes(w.TotalBytes)} (input {Format.Bytes(result.InputBytes)})" +
-            (w.ExternalDataPath != null ? $", {w.ExternalTensors} tensors in {Path.GetFileName(w.ExternalDataPath)}" : ""));
+        var external = w.ExternalDataPath != null ? $", {w.ExternalTensors} tensors in {Path.GetFileName(w.ExternalDataPath)}" : "";
+        AnsiConsole.MarkupLineInterpolated($"wrote [bold]{w.Path}[/]: {Format.Bytes(w.TotalBytes)} (input {Format.Bytes(result.InputBytes)}){external}");
         if (w.AutoExternalized) AnsiConsole.MarkupLine("[yellow]the model passes 2 GiB embedded: tensors of 1 KiB and more went to external data[/]");
     }
 
