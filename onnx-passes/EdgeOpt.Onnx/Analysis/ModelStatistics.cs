@@ -13,6 +13,9 @@ public sealed record TensorSignature(string Name, string ElemType, IReadOnlyList
 /// <summary>A constant tensor, for the largest-tensors list.</summary>
 public sealed record TensorSummary(string Name, string ElemType, IReadOnlyList<long> Dims, long Bytes);
 
+/// <summary>Cost of one counted node (Conv, Gemm, MatMul, recurrent): MACs (null when unknown) and weight elements.</summary>
+public sealed record LayerCost(string Node, string OpType, long? Macs, long Parameters);
+
 /// <summary>MACs of one op type.</summary>
 public sealed record OpCost(string OpType, int Nodes, long Macs);
 
@@ -46,6 +49,9 @@ public sealed record ModelStatistics
     /// </summary>
     public required long? Macs { get; init; }
     public required IReadOnlyList<OpCost> MacsByOp { get; init; }
+
+    /// <summary>Per counted node, in graph order (of an If, the costlier branch).</summary>
+    public required IReadOnlyList<LayerCost> Layers { get; init; }
     public required IReadOnlyList<string> UnknownCostNodes { get; init; }
     public required IReadOnlyList<TensorSummary> LargestTensors { get; init; }
 
@@ -77,6 +83,8 @@ public sealed record ModelStatistics
                 .Select(g => new OpCost(g.Key, g.Count(), g.Sum(c => c.Macs ?? 0)))
                 .OrderByDescending(c => c.Macs).ThenBy(c => c.OpType, StringComparer.Ordinal)],
             UnknownCostNodes = unknown,
+            Layers = [.. costs.Select(c => new LayerCost(c.Node.Name, c.Node.OpType, c.Macs,
+                c.Node.Inputs.Skip(1).Sum(v => InitializerOrConstant(v)?.ElementCount ?? 0)))],
             LargestTensors = [.. constants.OrderByDescending(t => t.ByteCount).ThenBy(t => t.Name, StringComparer.Ordinal).Take(largest)
                 .Select(t => new TensorSummary(t.Name, TensorDataTypes.OnnxName(t.DataType), t.Dims, t.ByteCount))],
         };
@@ -115,6 +123,8 @@ public sealed record ModelStatistics
             }
         }
     }
+
+    private static Tensor? InitializerOrConstant(Value? v) => v?.Initializer ?? v?.Constant;
 
     private static TensorSignature Signature(Value v, ShapeInferenceResult shapes)
     {

@@ -36,7 +36,7 @@ public static class InspectCommand
     {
         model = path,
         irVersion = s.IrVersion,
-        opsets = s.Opsets.Select(o => new { domain = o.Domain, version = o.Version }),
+        opsets = s.Opsets.GroupBy(o => o.Domain.Length == 0 ? "ai.onnx" : o.Domain).ToDictionary(g => g.Key, g => g.Max(o => o.Version)),
         producer = s.Producer,
         inputs = s.Inputs.Select(Signature),
         outputs = s.Outputs.Select(Signature),
@@ -49,6 +49,7 @@ public static class InspectCommand
         macs = s.Macs,
         macsByOp = s.MacsByOp.Select(c => new { op = c.OpType, nodes = c.Nodes, macs = c.Macs }),
         unknownCostNodes = s.UnknownCostNodes,
+        layers = s.Layers.Select(l => new { node = l.Node, op = l.OpType, macs = l.Macs, parameters = l.Parameters }),
         largestTensors = s.LargestTensors.Select(t => new { name = t.Name, elemType = t.ElemType, dims = t.Dims, bytes = t.Bytes }),
     };
 

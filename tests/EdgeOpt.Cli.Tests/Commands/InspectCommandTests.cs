@@ -17,7 +17,8 @@ public class InspectCommandTests
         Assert.Multiple(() =>
         {
             Assert.That(json.GetProperty("irVersion").GetInt64(), Is.EqualTo(3));
-            Assert.That(json.GetProperty("opsets")[0].GetProperty("version").GetInt64(), Is.EqualTo(8));
+            Assert.That(json.GetProperty("opsets").GetProperty("ai.onnx").GetInt64(), Is.EqualTo(8));
+            Assert.That(json.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("macs").GetInt64()), Is.EqualTo(new long[] { 156_800, 627_200, 2_560 }));
             var input = json.GetProperty("inputs")[0];
             Assert.That(input.GetProperty("name").GetString(), Is.EqualTo("Input3"));
             Assert.That(input.GetProperty("elemType").GetString(), Is.EqualTo("float"));
@@ -86,6 +87,23 @@ public class InspectCommandTests
 
         Assert.That(run.ExitCode, Is.EqualTo(2), run.StdErr);
         Assert.That(run.StdErr, Does.StartWith("edgeopt: error:"));
+    }
+
+    [Test]
+    public void ExternalDataEscapingTheModelFolder_BadModelExit()
+    {
+        using var dir = new TempDir();
+        var model = TinyModels.MatMulAddRelu(k: 64, n: 64);
+        var path = dir.File("m.onnx");
+        Onnx.IO.ModelWriter.Write(model, path, new Onnx.IO.WriteOptions { ExternalDataThreshold = 0, ExternalDataFileName = "w.data" });
+        var bytes = File.ReadAllBytes(path);
+        var patched = System.Text.Encoding.Latin1.GetString(bytes).Replace("w.data", "../w.d");
+        File.WriteAllBytes(path, System.Text.Encoding.Latin1.GetBytes(patched));
+
+        var run = CliRunner.Run("inspect", path);
+
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.StdErr);
+        Assert.That(run.StdErr, Does.Contain("../w.d"));
     }
 
     [Test]
