@@ -90,6 +90,9 @@ public static class AttrNames
     public const string Min = "min";
     public const string Max = "max";
     public const string CeilMode = "ceil_mode";
+    public const string TrainingMode = "training_mode";
+    public const string IsTest = "is_test";
+    public const string Spatial = "spatial";
 }
 
 /// <summary>Input positions of Conv and ConvTranspose.</summary>
@@ -108,4 +111,28 @@ public static class GemmInput
 public static class BatchNormInput
 {
     public const int X = 0, Scale = 1, Bias = 2, Mean = 3, Var = 4;
+}
+
+/// <summary>Input positions of Dropout (opset 12+: ratio and training_mode are inputs).</summary>
+public static class DropoutInput
+{
+    public const int Data = 0, Ratio = 1, TrainingMode = 2;
+}
+
+/// <summary>Output positions of Dropout.</summary>
+public static class DropoutOutput
+{
+    public const int Output = 0, Mask = 1;
+}
+
+/// <summary>Input positions of Reshape (opset 5+: the shape is an input).</summary>
+public static class ReshapeInput
+{
+    public const int Data = 0, Shape = 1;
+}
+
+/// <summary>Input positions of Squeeze and Unsqueeze (opset 13+: the axes are an input).</summary>
+public static class SqueezeInput
+{
+    public const int Data = 0, Axes = 1;
 }

@@ -22,13 +22,20 @@ public sealed class PassCatalog
     public static IReadOnlyList<string> CleanupSequence { get; } =
     [
         HoistConstantsPass.PassId,
+        EliminateIdentityPass.PassId,
+        FoldBatchNormPass.PassId,
+        FoldTransposeReshapePass.PassId,
         EliminateDeadCodePass.PassId,
     ];
 
     public static PassCatalog CreateDefault() => new(
     [
         Describe<HoistConstantsPass, NoOptions>(o => new HoistConstantsPass(o)),
+        Describe<EliminateIdentityPass, NoOptions>(o => new EliminateIdentityPass(o)),
+        Describe<FoldBatchNormPass, NoOptions>(o => new FoldBatchNormPass(o)),
+        Describe<FoldTransposeReshapePass, NoOptions>(o => new FoldTransposeReshapePass(o)),
         Describe<EliminateDeadCodePass, NoOptions>(o => new EliminateDeadCodePass(o)),
+        Describe<RemoveInitializerInputsPass, NoOptions>(o => new RemoveInitializerInputsPass(o)),
     ]);
 
     /// <summary>The descriptor for <paramref name="id"/>; the error lists the known ids.</summary>
