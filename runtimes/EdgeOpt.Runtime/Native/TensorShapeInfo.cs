@@ -1,0 +1,28 @@
+namespace EdgeOpt.Runtime.Native;
+
+/// <summary>Reads an <c>OrtTensorTypeAndShapeInfo*</c>: element type, dimensions (-1 when not fixed), symbolic names.</summary>
+internal static unsafe class TensorShapeInfo
+{
+    public static (OnnxElementType Type, long[] Dims, string?[] Symbols) Read(OrtApi api, nint info, bool withSymbols)
+    {
+        int type;
+        api.Check(api.GetTensorElementType(info, &type));
+        nuint rank;
+        api.Check(api.GetDimensionsCount(info, &rank));
+        var dims = new long[(int)rank];
+        var symbols = new string?[(int)rank];
+        if (rank == 0) return ((OnnxElementType)type, dims, symbols);
+        fixed (long* d = dims) api.Check(api.GetDimensions(info, d, rank));
+        if (withSymbols)
+        {
+            var names = new nint[(int)rank];
+            fixed (nint* n = names) api.Check(api.GetSymbolicDimensions(info, (byte**)n, rank));
+            for (var i = 0; i < names.Length; i++)
+            {
+                var s = Utf8.Read((byte*)names[i]);
+                symbols[i] = s.Length == 0 ? null : s;
+            }
+        }
+        return ((OnnxElementType)type, dims, symbols);
+    }
+}
