@@ -1,5 +1,6 @@
 using EdgeOpt.Onnx.Validation;
 using EdgeOpt.Passes.Core;
+using EdgeOpt.Runtime;
 
 namespace EdgeOpt.Cli;
 
@@ -26,6 +27,18 @@ public static class Cli
         {
             return Fail(ExitCodes.Internal, e.Message);
         }
+        catch (OrtLibraryException e)
+        {
+            return Fail(ExitCodes.Runtime, e.Message);
+        }
+        catch (ExecutionProviderException e)
+        {
+            return Fail(ExitCodes.Runtime, e.Message);
+        }
+        catch (OrtException e)
+        {
+            return Fail(ExitCodeOf(e), e.Message);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Fail(ExitCodes.Usage, e.Message);
@@ -48,6 +61,14 @@ public static class Cli
             throw new CliException(ExitCodes.Usage, e.Message);
         }
     }
+
+    /// <summary>A model ONNX Runtime cannot parse or whose graph it rejects is a bad model; bad inputs are usage; the rest is the runtime's.</summary>
+    public static int ExitCodeOf(OrtException e) => e.Code switch
+    {
+        OrtErrorCode.InvalidProtobuf or OrtErrorCode.InvalidGraph or OrtErrorCode.NoModel => ExitCodes.BadModel,
+        OrtErrorCode.InvalidArgument => ExitCodes.Usage,
+        _ => ExitCodes.Runtime,
+    };
 
     private static int Fail(int code, string message)
     {

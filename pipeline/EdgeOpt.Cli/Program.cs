@@ -2,6 +2,18 @@ using System.CommandLine;
 using EdgeOpt.Cli;
 using EdgeOpt.Cli.Commands;
 using EdgeOpt.Passes.Core;
+using Spectre.Console;
+
+if (Console.IsOutputRedirected)
+{
+    // Plain text for files and pipes: no escape codes, no live widgets.
+    AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings
+    {
+        Ansi = AnsiSupport.No,
+        ColorSystem = ColorSystemSupport.NoColors,
+        Interactive = InteractionSupport.No,
+    });
+}
 
 var catalog = PassCatalog.CreateDefault();
 var root = new RootCommand("EdgeOpt: optimize ONNX models for edge devices and CPUs")
@@ -9,6 +21,8 @@ var root = new RootCommand("EdgeOpt: optimize ONNX models for edge devices and C
     InspectCommand.Create(),
     OptimizeCommand.Create(catalog),
     PassesCommand.Create(catalog),
+    BenchCommand.Create(),
+    VerifyCommand.Create(),
 };
 try
 {

@@ -26,8 +26,8 @@ public static class RandomInputs
     {
         if (shapes.TryGetValue(input.Name, out var given)) return given;
         if (type.StaticShape is { } fixedShape) return fixedShape;
-        var example = string.Join("x", (type.Shape ?? []).Select(d => d.Value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "1"));
-        throw new ArgumentException($"input '{input.Name}' has a dynamic shape {type}: pass --input-shape {input.Name}={(example.Length > 0 ? example : "DIMS")}");
+        var example = string.Join("x", (type.Shape ?? []).Select(d => d.Value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "N"));
+        throw new ArgumentException($"input '{input.Name}' has a dynamic shape {type}: pass --input-shape {input.Name}={(example.Length > 0 ? example : "DIMS")} with each N a concrete size (--batch fills a dynamic leading dimension)");
     }
 
     private static Tensor Fill(string name, TensorDataType type, long[] dims, Random random)
