@@ -86,10 +86,13 @@ Task("Demo")
     Edgeopt($"inspect \"{model}\" --input-shape x=1x3x640x640");
     Edgeopt($"optimize \"{model}\" -o \"{output}\" --json \"{System.IO.Path.Combine(demo, "ppocrv4_det.optimize.json")}\"");
     Edgeopt($"inspect \"{output}\" --input-shape x=1x3x640x640");
+    Edgeopt($"verify \"{model}\" \"{output}\" --input-shape x=1x3x640x640 --samples 3 --min-cosine 0.9999 --json \"{System.IO.Path.Combine(demo, "ppocrv4_det.verify.json")}\"");
+    Edgeopt($"bench \"{model}\" --input-shape x=1x3x640x640 --runs 20 --warmup 3 --json \"{System.IO.Path.Combine(demo, "ppocrv4_det.bench.json")}\"");
+    Edgeopt($"bench \"{output}\" --input-shape x=1x3x640x640 --runs 20 --warmup 3 --json \"{System.IO.Path.Combine(demo, "ppocrv4_det.cleaned.bench.json")}\"");
 });
 
 Task("Bench")
-    .Description("Runs the load/save throughput benchmark (writes artifacts/bench/).")
+    .Description("Runs the benchmarks: load/save throughput, binding overhead against onnxruntime-node, the 1M-run soak (writes artifacts/bench/).")
     .IsDependentOn("Build")
     .IsDependentOn("FetchAssets")
     .Does(() =>
@@ -99,6 +102,18 @@ Task("Bench")
     DotNetRun(System.IO.Path.Combine(root, "bench", "EdgeOpt.Bench", "EdgeOpt.Bench.csproj"),
         new ProcessArgumentBuilder().Append("io").Append("--out").AppendQuoted(output),
         new DotNetRunSettings { Configuration = configuration, NoBuild = true });
+
+    var peer = System.IO.Path.Combine(root, "bench", "node-peer");
+    Information("npm ci (bench/node-peer: onnxruntime-node, the peer binding, pinned by package-lock.json)");
+    if (StartProcess("npm", new ProcessSettings { Arguments = "ci --ignore-scripts --no-audit --no-fund", WorkingDirectory = peer }) != 0)
+    {
+        throw new CakeException("npm ci failed in bench/node-peer; is the npm registry reachable?");
+    }
+    foreach (var args in new[] { $"peer --root \"{root}\" --out \"{output}\"", "soak" })
+    {
+        DotNetRun(System.IO.Path.Combine(root, "bench", "EdgeOpt.Bench", "EdgeOpt.Bench.csproj"), args,
+            new DotNetRunSettings { Configuration = configuration, NoBuild = true, WorkingDirectory = root });
+    }
 });
 
 Task("Default").IsDependentOn("Build");

@@ -3,11 +3,15 @@ using EdgeOpt.Bench;
 return args.FirstOrDefault() switch
 {
     "io" => IoBenchmark.Run(args.Skip(1).ToArray()),
+    "peer" => PeerBenchmark.Run(args.Skip(1).ToArray()),
+    "soak" => SoakBenchmark.Run(args.Skip(1).ToArray()),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: EdgeOpt.Bench io [--out DIR] [--synthetic-mib N] [--runs N] [--model PATH]");
+    Console.Error.WriteLine("usage: EdgeOpt.Bench io [--out DIR] [--synthetic-mib N] [--runs N] [--model PATH]\n" +
+        "       EdgeOpt.Bench peer [--root DIR] [--runs N] [--warmup N] [--threads 1,2] [--out DIR]\n" +
+        "       EdgeOpt.Bench soak [--model PATH] [--runs N]");
     return 1;
 }

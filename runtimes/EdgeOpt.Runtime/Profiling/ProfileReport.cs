@@ -27,11 +27,12 @@ public sealed class ProfileReport
 {
     private const string KernelSuffix = "_kernel_time";
 
-    private ProfileReport(IReadOnlyList<NodeExecution> executions, int runCount, long runMicroseconds)
+    private ProfileReport(IReadOnlyList<NodeExecution> executions, IReadOnlyList<long> runDurations)
     {
         Executions = executions;
-        RunCount = runCount;
-        RunMicroseconds = runMicroseconds;
+        RunDurationsMicroseconds = runDurations;
+        RunCount = runDurations.Count;
+        RunMicroseconds = runDurations.Sum();
         ByProvider =
         [
             .. executions.GroupBy(e => e.Provider, StringComparer.Ordinal)
@@ -66,6 +67,9 @@ public sealed class ProfileReport
     /// <summary>How many model runs the profile holds (<c>model_run</c> events).</summary>
     public int RunCount { get; }
 
+    /// <summary>The duration of each run, in the order of the profile (microseconds).</summary>
+    public IReadOnlyList<long> RunDurationsMicroseconds { get; }
+
     /// <summary>The total duration of those runs.</summary>
     public long RunMicroseconds { get; }
 
@@ -92,8 +96,7 @@ public sealed class ProfileReport
                 throw new FormatException("not an ONNX Runtime profile: expected a JSON array of trace events");
             }
             var executions = new List<NodeExecution>();
-            var runs = 0;
-            long runTime = 0;
+            var runs = new List<long>();
             foreach (var e in document.RootElement.EnumerateArray())
             {
                 if (e.ValueKind != JsonValueKind.Object) continue;
@@ -101,8 +104,7 @@ public sealed class ProfileReport
                 var name = Text(e, "name");
                 if (category == "Session" && name == "model_run")
                 {
-                    runs++;
-                    runTime += Number(e, "dur");
+                    runs.Add(Number(e, "dur"));
                 }
                 if (category != "Node" || !e.TryGetProperty("args", out var args) || args.ValueKind != JsonValueKind.Object) continue;
                 var provider = Text(args, "provider");
@@ -110,7 +112,7 @@ public sealed class ProfileReport
                 var node = name.EndsWith(KernelSuffix, StringComparison.Ordinal) ? name[..^KernelSuffix.Length] : name;
                 executions.Add(new NodeExecution(node, Text(args, "op_name"), provider, Number(e, "dur"), Number(e, "ts")));
             }
-            return new ProfileReport(executions, runs, runTime);
+            return new ProfileReport(executions, runs);
         }
     }
 
