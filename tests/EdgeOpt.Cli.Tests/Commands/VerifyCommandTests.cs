@@ -136,3 +136,31 @@ public class VerifyCommandTests
         Assert.That(File.ReadAllBytes(Mnist), Is.EqualTo(before));
     }
 }
+
+public class RuntimeCommandTests
+{
+    [Test]
+    public void Json_NamesVersionApiAndCpuProvider()
+    {
+        TestPaths.RequireArtifact("onnxruntime");
+
+        var run = CliRunner.Run("runtime", "--json");
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Ok), run.StdErr);
+        var json = JsonDocument.Parse(run.StdOut).RootElement;
+        Assert.That(json.GetProperty("version").GetString(), Does.StartWith("1."));
+        Assert.That(json.GetProperty("apiVersion").GetInt32(), Is.GreaterThanOrEqualTo(16));
+        var cpu = json.GetProperty("providers").EnumerateArray().Single(p => p.GetProperty("provider").GetString() == "CPUExecutionProvider");
+        Assert.That(cpu.GetProperty("usable").GetBoolean(), Is.True);
+        Assert.That(cpu.GetProperty("name").GetString(), Is.EqualTo("cpu"));
+    }
+
+    [Test]
+    public void OrtLib_Missing_ExitsThreeListingTheTriedPath()
+    {
+        var run = CliRunner.Run("runtime", "--ort-lib", "/nonexistent/ort");
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Runtime));
+        Assert.That(run.StdErr, Does.Contain("/nonexistent/ort"));
+    }
+}
