@@ -1,4 +1,5 @@
 using EdgeOpt.Passes.Cleanup;
+using EdgeOpt.Passes.Quantization;
 
 namespace EdgeOpt.Passes.Core;
 
@@ -36,6 +37,8 @@ public sealed class PassCatalog
         Describe<FoldTransposeReshapePass, NoOptions>(o => new FoldTransposeReshapePass(o)),
         Describe<EliminateDeadCodePass, NoOptions>(o => new EliminateDeadCodePass(o)),
         Describe<RemoveInitializerInputsPass, NoOptions>(o => new RemoveInitializerInputsPass(o)),
+        Describe<QuantizeDynamicPass, QuantizeDynamicOptions>(o => new QuantizeDynamicPass(o)),
+        Describe<QuantizeStaticPass, QuantizeStaticOptions>(o => new QuantizeStaticPass(o)),
     ]);
 
     /// <summary>The descriptor for <paramref name="id"/>; the error lists the known ids.</summary>
