@@ -15,7 +15,15 @@ public static class TestDataSets
 {
     /// <summary>Reads every sample under <paramref name="directory"/> for a model with these inputs and outputs.</summary>
     /// <exception cref="ArgumentException">The folder holds no samples, or a tensor does not fit the model (name, count, type, shape).</exception>
-    public static IReadOnlyList<Sample> Load(string directory, IReadOnlyList<Value> inputs, IReadOnlyList<Value> outputs)
+    public static IReadOnlyList<Sample> Load(string directory, IReadOnlyList<Value> inputs, IReadOnlyList<Value> outputs) =>
+        [.. Folders(directory).Select(set => LoadSet(set, inputs, outputs))];
+
+    /// <summary>
+    /// The sample folders under <paramref name="directory"/> without reading them: <c>test_data_set_*</c> in name
+    /// order, or the folder itself when it holds <c>input_0.pb</c>. Read each with <see cref="LoadSet"/> to stream samples.
+    /// </summary>
+    /// <exception cref="ArgumentException">The folder does not exist or holds no samples.</exception>
+    public static IReadOnlyList<string> Folders(string directory)
     {
         if (!Directory.Exists(directory)) throw new ArgumentException($"the data folder '{directory}' does not exist");
         var sets = Directory.EnumerateDirectories(directory, "test_data_set_*").Order(StringComparer.Ordinal).ToList();
@@ -24,10 +32,12 @@ public static class TestDataSets
         {
             throw new ArgumentException($"'{directory}' holds no test data: expected test_data_set_0/input_0.pb … (the ONNX test-data layout) or input_0.pb");
         }
-        return [.. sets.Select(set => LoadSet(set, inputs, outputs))];
+        return sets;
     }
 
-    private static Sample LoadSet(string set, IReadOnlyList<Value> inputs, IReadOnlyList<Value> outputs)
+    /// <summary>Reads one sample folder (<c>input_i.pb</c>, and <c>output_j.pb</c> when there is one per output).</summary>
+    /// <exception cref="ArgumentException">A tensor does not fit the model (name, count, type, shape).</exception>
+    public static Sample LoadSet(string set, IReadOnlyList<Value> inputs, IReadOnlyList<Value> outputs)
     {
         var inputFiles = Numbered(set, "input");
         if (inputFiles.Count != inputs.Count)
@@ -68,7 +78,8 @@ public static class TestDataSets
         return result;
     }
 
-    private static void CheckFits(Value input, Tensor tensor, string set)
+    /// <summary>Throws when <paramref name="tensor"/> cannot feed <paramref name="input"/> (element type, rank, fixed dimensions).</summary>
+    internal static void CheckFits(Value input, Tensor tensor, string set)
     {
         if (input.TensorType is not { } type) return;
         if (type.ElementType != tensor.DataType)

@@ -54,6 +54,20 @@ public sealed class OrtModelRunner : IDisposable
     /// <exception cref="OrtException">ONNX Runtime rejected the inputs or failed the run.</exception>
     public IReadOnlyDictionary<string, Tensor> Run(IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyList<string> outputNames)
     {
+        using var outputs = RunNative(inputs, outputNames);
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        for (var i = 0; i < outputNames.Count; i++) result[outputNames[i]] = OrtTensors.ToTensor(outputs[i], outputNames[i]);
+        return result;
+    }
+
+    /// <summary>
+    /// Runs on <paramref name="inputs"/> and returns ONNX Runtime's own output values, in <paramref name="outputNames"/>
+    /// order, without copying them into IR tensors (for readers of large outputs, such as calibration). Dispose them.
+    /// </summary>
+    /// <exception cref="ArgumentException">An input the model needs is missing.</exception>
+    /// <exception cref="OrtException">ONNX Runtime rejected the inputs or failed the run.</exception>
+    public SessionOutputs RunNative(IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyList<string> outputNames)
+    {
         var names = _session.InputNames;
         var missing = names.Where(n => !inputs.ContainsKey(n)).ToList();
         if (missing.Count > 0)
@@ -64,10 +78,7 @@ public sealed class OrtModelRunner : IDisposable
         try
         {
             foreach (var name in names) values.Add(OrtTensors.ToOrtValue(Library, inputs[name]));
-            using var outputs = _session.Run(names, values, outputNames);
-            var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-            for (var i = 0; i < outputNames.Count; i++) result[outputNames[i]] = OrtTensors.ToTensor(outputs[i], outputNames[i]);
-            return result;
+            return _session.Run(names, values, outputNames);
         }
         finally
         {
