@@ -26,6 +26,9 @@ public sealed class PassContext
     public static PassContext Default { get; } = new();
 
     public CancellationToken Cancellation { get; init; }
+
+    /// <summary>Computes calibration ranges for passes that need them (static quantization) when their options hold none.</summary>
+    public Quantization.ICalibrationProvider? Calibration { get; init; }
 }
 
 /// <summary>Base for passes with typed options.</summary>

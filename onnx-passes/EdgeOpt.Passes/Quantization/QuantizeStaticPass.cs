@@ -50,15 +50,19 @@ public sealed class QuantizeStaticPass(QuantizeStaticOptions options) : Pass<Qua
 
     protected override void Execute(Model model, PassContext context, PassReport report)
     {
-        var table = Options.Calibration ?? throw new InvalidOperationException(
-            "quantize-static needs a calibration table: set QuantizeStaticOptions.Calibration (the pipeline's calibration step computes it from sample inputs)");
+        if (Options.Calibration is null && context.Calibration is null)
+        {
+            throw new InvalidOperationException(
+                "quantize-static needs calibration: set QuantizeStaticOptions.Calibration, or run it with a calibration provider (edgeopt optimize --quantize static --calibration-data DIR)");
+        }
         if (Options.UpgradeOpset) OpsetUpgrade.RaiseForQuantization(model, report);
         var emit = new QuantEmit(model);
         if (emit.Opset < QuantOps.QuantizeOpset)
         {
-            report.Skip("model", $"opset {emit.Opset} has no quantized operators (they start at {QuantOps.QuantizeOpset}); set UpgradeOpset to raise it to {QuantOps.PerChannelOpset}");
+            report.Skip("model", $"opset {emit.Opset} has no quantized operators (they start at {QuantOps.QuantizeOpset}); set UpgradeOpset (edgeopt does unless --no-upgrade-opset) to raise it to {QuantOps.PerChannelOpset}");
             return;
         }
+        var table = Options.Calibration ?? context.Calibration!.Calibrate(model, CalibrationTargets(model, Options), context.Cancellation);
         context.Cancellation.ThrowIfCancellationRequested();
         model.Graph.SortTopologically();
         var plan = StaticQuantPlan.Make(model.Graph, Options, name => table.TryGet(name, out var r) ? r : null, emit.Opset);

@@ -68,37 +68,23 @@ public static class BenchCommand
         return command;
     }
 
-    private static List<BenchmarkResult> RunAll(string path, IReadOnlyList<Pipeline.Data.Sample> samples, List<RuntimeSettings> settings, BenchmarkOptions options)
-    {
-        var interactive = AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected && !Console.IsErrorRedirected;
-        if (!interactive) return [.. settings.Select(s => Benchmark.Run(path, samples, s, options))];
-        var results = new List<BenchmarkResult>();
-        AnsiConsole.Progress()
-            .AutoClear(true)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-            .Start(ctx =>
+    private static List<BenchmarkResult> RunAll(string path, IReadOnlyList<Pipeline.Data.Sample> samples, List<RuntimeSettings> settings, BenchmarkOptions options) =>
+        LiveProgress.Run(ctx =>
+        {
+            var results = new List<BenchmarkResult>();
+            foreach (var s in settings)
             {
-                foreach (var s in settings)
+                var task = ctx?.AddTask($"{s.ExecutionProvider}: loading", maxValue: 1);
+                var progress = task == null ? null : new CallbackProgress<BenchmarkProgress>(p =>
                 {
-                    var task = ctx.AddTask($"{s.ExecutionProvider}: loading", maxValue: 1);
-                    var progress = new Progress(p =>
-                    {
-                        task.Description = p.Total > 0 ? $"{s.ExecutionProvider}: {p.Phase} {p.Done}/{p.Total}" : $"{s.ExecutionProvider}: {p.Phase} {p.Done}";
-                        task.Value = p.Fraction;
-                    });
-                    results.Add(Benchmark.Run(path, samples, s, options, progress));
-                    task.Value = 1;
-                    task.StopTask();
-                }
-            });
-        return results;
-    }
-
-    /// <summary>Reports progress synchronously on the caller's thread (Spectre's task is thread-safe).</summary>
-    private sealed class Progress(Action<BenchmarkProgress> report) : IProgress<BenchmarkProgress>
-    {
-        public void Report(BenchmarkProgress value) => report(value);
-    }
+                    task.Description = p.Total > 0 ? $"{s.ExecutionProvider}: {p.Phase} {p.Done}/{p.Total}" : $"{s.ExecutionProvider}: {p.Phase} {p.Done}";
+                    task.Value = p.Fraction;
+                });
+                results.Add(Benchmark.Run(path, samples, s, options, progress));
+                task?.StopTask();
+            }
+            return results;
+        });
 
     private static void Print(List<BenchmarkResult> results)
     {

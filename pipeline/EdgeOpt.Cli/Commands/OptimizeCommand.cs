@@ -1,14 +1,60 @@
 using System.CommandLine;
 using EdgeOpt.Onnx.IO;
+using EdgeOpt.Passes.Cleanup;
 using EdgeOpt.Passes.Core;
+using EdgeOpt.Passes.Quantization;
+using EdgeOpt.Pipeline.Calibration;
+using EdgeOpt.Pipeline.Data;
+using EdgeOpt.Pipeline.Data.Images;
 using EdgeOpt.Pipeline.Optimization;
 using Spectre.Console;
 
 namespace EdgeOpt.Cli.Commands;
 
-/// <summary><c>edgeopt optimize MODEL -o OUT</c>: cleanup (and, later, pruning, factorization, quantization).</summary>
+/// <summary><c>edgeopt optimize MODEL -o OUT</c>: cleanup, then (on request) int8 quantization, dynamic or calibrated.</summary>
 public static class OptimizeCommand
 {
+    private sealed class QuantOptions
+    {
+        public Option<string?> Mode { get; } = new("--quantize") { Description = "int8 quantization: dynamic (weights; activations at run time) or static (calibrated activations too)" };
+        public Option<DirectoryInfo?> CalibrationData { get; } = new("--calibration-data") { Description = "Static: calibration inputs (ONNX test-data layout, .npy files named after inputs, or images with --image-preprocess)" };
+        public Option<string> CalibrationMethod { get; } = new("--calibration-method") { Description = "Static: minmax, percentile, entropy or mse", DefaultValueFactory = _ => "minmax" };
+        public Option<double> Percentile { get; } = new("--percentile") { Description = "Static, percentile method: the percentile kept", DefaultValueFactory = _ => 99.999 };
+        public Option<int> Bins { get; } = new("--calibration-bins") { Description = "Static, histogram methods: bins per tensor", DefaultValueFactory = _ => HistogramCollector.DefaultBins };
+        public Option<int?> Samples { get; } = new("--calibration-samples") { Description = "Static: use at most N calibration samples" };
+        public Option<string?> ImagePreprocess { get; } = new("--image-preprocess")
+        {
+            Description = "Static, image folders: e.g. resize=320x320,scale=1/255,mean=0.485/0.456/0.406,std=0.229/0.224/0.225,layout=nchw,channels=rgb",
+        };
+        public Option<string> Format { get; } = new("--format") { Description = "Static: qdq (QuantizeLinear/DequantizeLinear pairs ORT fuses) or qoperator (QLinearConv, …)", DefaultValueFactory = _ => "qdq" };
+        public Option<bool> NoPerChannel { get; } = new("--no-per-channel") { Description = "One weight scale per tensor instead of per output channel" };
+        public Option<string?> ActivationType { get; } = new("--activation-type") { Description = "Static: u8 (asymmetric) or s8 (symmetric); default chosen for --int8-target" };
+        public Option<bool> ReduceRange { get; } = new("--reduce-range") { Description = "7-bit weights (for CPUs without VNNI); default chosen for --int8-target" };
+        public Option<string> Target { get; } = new("--int8-target")
+        {
+            Description = "CPU the int8 model is for: host, x64-avx2, x64-avx512, x64-avx512-vnni, x64-avx-vnni, arm64, arm64-dotprod",
+            DefaultValueFactory = _ => "host",
+        };
+        public Option<string[]> ExcludeOp { get; } = new("--exclude-op") { Description = "Keep these op types in float (repeat or comma-separate)" };
+        public Option<string[]> ExcludeNode { get; } = new("--exclude-node") { Description = "Keep these nodes in float (repeat or comma-separate)" };
+        public Option<string> DynamicConv { get; } = new("--dynamic-conv")
+        {
+            Description = "Dynamic: Conv handling: skip (float; fastest on ORT CPU), weight-only (int8 storage) or integer (ConvInteger; slow)",
+            DefaultValueFactory = _ => "skip",
+        };
+        public Option<bool> WeightOnly { get; } = new("--weight-only") { Description = "Dynamic: int8 weight storage only (DequantizeLinear on weights, float compute): smaller, same speed" };
+        public Option<bool> NoUpgradeOpset { get; } = new("--no-upgrade-opset")
+        {
+            Description = "Leave an old opset alone (by default an opset < 13 is raised to 13 when every node provably keeps its meaning, so int8 operators exist)",
+        };
+
+        public IEnumerable<Option> All =>
+        [
+            Mode, CalibrationData, CalibrationMethod, Percentile, Bins, Samples, ImagePreprocess, Format, NoPerChannel, ActivationType, ReduceRange,
+            Target, ExcludeOp, ExcludeNode, DynamicConv, WeightOnly, NoUpgradeOpset,
+        ];
+    }
+
     public static Command Create(PassCatalog catalog)
     {
         var model = new Argument<FileInfo>("model") { Description = "The .onnx model to optimize (never modified)" };
@@ -20,37 +66,144 @@ public static class OptimizeCommand
         var noCleanup = new Option<bool>("--no-cleanup") { Description = "Skip the default cleanup sequence" };
         var removeInitInputs = new Option<bool>("--remove-initializer-inputs")
         {
-            Description = "Drop initializers from the graph inputs (old IR<=3 models); changes the model's interface",
+            Description = "Drop initializers from the graph inputs (old IR<=3 models; implied by --quantize)",
         };
         var threshold = new Option<long?>("--external-data-threshold")
         {
             Description = "Write tensors of at least this many bytes to an external .data file beside the model",
         };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the report as JSON to this file" };
-        var command = new Command("optimize", "Rewrite a model with optimization passes and write the result")
+        var quant = new QuantOptions();
+        var runtime = new RuntimeCliOptions();
+        var command = new Command("optimize", "Rewrite a model with optimization passes (cleanup, int8 quantization) and write the result")
         {
             model, output, passes, noCleanup, removeInitInputs, threshold, json,
         };
+        foreach (var o in quant.All) command.Options.Add(o);
+        runtime.AddTo(command);
         command.SetAction(parse => Cli.Guard(() =>
         {
+            var modelPath = parse.GetValue(model)!.FullName;
+            var mode = parse.GetValue(quant.Mode)?.Trim().ToLowerInvariant();
+            if (mode is not (null or "dynamic" or "static"))
+            {
+                throw new CliException(ExitCodes.Usage, $"--quantize '{mode}' is not dynamic or static");
+            }
             var ids = new List<string>();
-            if (parse.GetValue(removeInitInputs)) ids.Add("remove-initializer-inputs");
+            if (parse.GetValue(removeInitInputs) || mode != null) ids.Add(RemoveInitializerInputsPass.PassId);
             if (!parse.GetValue(noCleanup)) ids.AddRange(PassCatalog.CleanupSequence);
-            ids.AddRange((parse.GetValue(passes) ?? []).SelectMany(p => p.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
+            ids.AddRange((parse.GetValue(passes) ?? []).SelectMany(Split));
             var chosen = ids.Distinct().Select(id => Cli.Usage(() => catalog.Create(id))).ToList();
             var thresholdBytes = parse.GetValue(threshold);
             if (thresholdBytes is < 0) throw new CliException(ExitCodes.Usage, "--external-data-threshold must be zero or more bytes");
-            var request = new OptimizeRequest(parse.GetValue(model)!.FullName, parse.GetValue(output)!.FullName, chosen,
+
+            ProgressTask? calibrationTask = null;
+            QuantizationPolicy? policy = null;
+            OrtCalibrationProvider? calibration = null;
+            CalibrationSource? source = null;
+            if (mode == "dynamic")
+            {
+                chosen.Add(Cli.Usage(() => catalog.Create(QuantizeDynamicPass.PassId, DynamicOptions(parse, quant))));
+            }
+            else if (mode == "static")
+            {
+                (var options, policy) = StaticOptions(parse, quant);
+                chosen.Add(Cli.Usage(() => catalog.Create(QuantizeStaticPass.PassId, options)));
+                var dataDir = parse.GetValue(quant.CalibrationData)?.FullName
+                    ?? throw new CliException(ExitCodes.Usage, "--quantize static needs --calibration-data DIR (a few hundred representative inputs; see --help)");
+                var images = parse.GetValue(quant.ImagePreprocess) is { } spec ? Cli.Usage(() => Pipeline.Data.Images.ImagePreprocess.Parse(spec)) : null;
+                var calibrationOptions = new CalibrationOptions
+                {
+                    Method = Cli.Usage(() => CalibrationMethods.Parse(parse.GetValue(quant.CalibrationMethod) ?? "minmax")),
+                    Percentile = parse.GetValue(quant.Percentile),
+                    Bins = parse.GetValue(quant.Bins),
+                    MaxSamples = parse.GetValue(quant.Samples),
+                    Settings = runtime.Settings(parse, null),
+                };
+                var problems = calibrationOptions.Validate().ToList();
+                if (problems.Count > 0) throw new CliException(ExitCodes.Usage, string.Join("; ", problems));
+                calibration = new OrtCalibrationProvider(m => source ??= Cli.Usage(() => CalibrationSource.Open(dataDir, m, images)), calibrationOptions,
+                    new CallbackProgress<CalibrationProgress>(p =>
+                    {
+                        if (calibrationTask == null) return;
+                        calibrationTask.MaxValue = Math.Max(1, p.Total);
+                        calibrationTask.Value = p.Done;
+                        calibrationTask.Description = p.Total > 0 ? $"calibrating {p.Done}/{p.Total}" : $"calibrating {p.Done}";
+                    }));
+            }
+
+            var request = new OptimizeRequest(modelPath, parse.GetValue(output)!.FullName, chosen,
                 new WriteOptions { ExternalDataThreshold = thresholdBytes });
-            var result = ModelOptimizer.Run(request);
-            Print(result);
-            if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result));
+            var result = LiveProgress.Run(ctx =>
+            {
+                if (ctx != null && calibration != null) calibrationTask = ctx.AddTask("calibrating");
+                return Cli.Usage(() => ModelOptimizer.Run(request, new PassContext { Calibration = calibration }));
+            });
+            Print(result, policy, calibration);
+            if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result, policy, calibration));
             return ExitCodes.Ok;
         }));
         return command;
     }
 
-    private static void Print(OptimizeResult result)
+    private static IEnumerable<string> Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    private static QuantizeDynamicOptions DynamicOptions(ParseResult parse, QuantOptions q) => new()
+    {
+        PerChannel = !parse.GetValue(q.NoPerChannel),
+        ReduceRange = parse.GetValue(q.ReduceRange),
+        WeightOnly = parse.GetValue(q.WeightOnly),
+        Conv = (parse.GetValue(q.DynamicConv) ?? "skip").Trim().ToLowerInvariant() switch
+        {
+            "skip" => DynamicConvMode.Skip,
+            "weight-only" or "weightonly" => DynamicConvMode.WeightOnly,
+            "integer" => DynamicConvMode.Integer,
+            var other => throw new CliException(ExitCodes.Usage, $"--dynamic-conv '{other}' is not skip, weight-only or integer"),
+        },
+        ExcludeOpTypes = [.. (parse.GetValue(q.ExcludeOp) ?? []).SelectMany(Split)],
+        ExcludeNodes = [.. (parse.GetValue(q.ExcludeNode) ?? []).SelectMany(Split)],
+        UpgradeOpset = !parse.GetValue(q.NoUpgradeOpset),
+    };
+
+    private static (QuantizeStaticOptions Options, QuantizationPolicy Policy) StaticOptions(ParseResult parse, QuantOptions q)
+    {
+        var policy = Cli.Usage(() => Int8Target.Parse(parse.GetValue(q.Target) ?? "host")).Policy();
+        var activation = parse.GetValue(q.ActivationType)?.Trim().ToLowerInvariant() switch
+        {
+            null => policy.SignedActivations ? QuantType.S8 : QuantType.U8,
+            "u8" or "uint8" => QuantType.U8,
+            "s8" or "int8" => QuantType.S8,
+            var other => throw new CliException(ExitCodes.Usage, $"--activation-type '{other}' is not u8 or s8"),
+        };
+        var format = (parse.GetValue(q.Format) ?? "qdq").Trim().ToLowerInvariant() switch
+        {
+            "qdq" => QuantFormat.Qdq,
+            "qoperator" or "qop" => QuantFormat.QOperator,
+            var other => throw new CliException(ExitCodes.Usage, $"--format '{other}' is not qdq or qoperator"),
+        };
+        var options = new QuantizeStaticOptions
+        {
+            Format = format,
+            ActivationType = activation,
+            PerChannel = !parse.GetValue(q.NoPerChannel),
+            ReduceRange = parse.GetValue(q.ReduceRange) || policy.ReduceRange,
+            ExcludeOpTypes = [.. (parse.GetValue(q.ExcludeOp) ?? []).SelectMany(Split)],
+            ExcludeNodes = [.. (parse.GetValue(q.ExcludeNode) ?? []).SelectMany(Split)],
+            UpgradeOpset = !parse.GetValue(q.NoUpgradeOpset),
+        };
+        var chosen = policy with
+        {
+            SignedActivations = activation == QuantType.S8,
+            ReduceRange = options.ReduceRange,
+        };
+        return (options, chosen == policy ? policy : chosen with { Reason = $"{policy.Reason} (overridden on the command line)" });
+    }
+
+    private static bool IsQuantization(PassReport r) => r.PassId is QuantizeDynamicPass.PassId or QuantizeStaticPass.PassId;
+
+    private static bool IsNode(PassEntry e) => e.Target != "summary" && e.Target != "model" && !e.Target.StartsWith("subgraph ", StringComparison.Ordinal);
+
+    private static void Print(OptimizeResult result, QuantizationPolicy? policy, OrtCalibrationProvider? calibration)
     {
         var table = new Table().AddColumns("pass", "changed", "skipped", "ms");
         foreach (var r in result.Reports)
@@ -61,26 +214,53 @@ public static class OptimizeCommand
         foreach (var r in result.Reports.Where(r => r.Skips.Count > 0))
         {
             foreach (var s in r.Skips.Take(10)) AnsiConsole.MarkupLineInterpolated($"[grey]{r.PassId} skipped {s.Target}: {s.Message}[/]");
+            if (r.Skips.Count > 10) AnsiConsole.MarkupLineInterpolated($"[grey]{r.PassId}: {r.Skips.Count - 10} more skips in the --json report[/]");
+        }
+        foreach (var r in result.Reports.Where(IsQuantization))
+        {
+            foreach (var s in r.Changes.Concat(r.Skips).Where(e => e.Target == "summary")) AnsiConsole.MarkupLineInterpolated($"{r.PassId}: {s.Message}");
+        }
+        if (policy != null) AnsiConsole.MarkupLineInterpolated($"int8 policy: {policy.ToString()}");
+        foreach (var c in calibration?.Runs ?? [])
+        {
+            AnsiConsole.MarkupLineInterpolated($"calibration: {c.Method} over {c.Samples} samples, {c.Tensors} tensors, {c.Seconds:F1} s, peak RSS {Format.Bytes(c.PeakRssBytes)}");
         }
         var w = result.Written;
         var external = w.ExternalDataPath != null ? $", {w.ExternalTensors} tensors in {Path.GetFileName(w.ExternalDataPath)}" : "";
-        AnsiConsole.MarkupLineInterpolated($"wrote [bold]{w.Path}[/]: {Format.Bytes(w.TotalBytes)} (input {Format.Bytes(result.InputBytes)}){external}");
+        AnsiConsole.MarkupLineInterpolated($"wrote [bold]{w.Path}[/]: {Format.Bytes(w.TotalBytes)} (input {Format.Bytes(result.InputBytes)}, ×{result.InputBytes / (double)Math.Max(1, w.TotalBytes):F2} smaller){external}");
         if (w.AutoExternalized) AnsiConsole.MarkupLine("[yellow]the model passes 2 GiB embedded: tensors of 1 KiB and more went to external data[/]");
     }
 
-    private static object ToJson(OptimizeResult r) => new
+    private static object ToJson(OptimizeResult r, QuantizationPolicy? policy, OrtCalibrationProvider? calibration)
     {
-        input = r.InputPath,
-        output = r.Written.Path,
-        inputBytes = r.InputBytes,
-        outputBytes = r.Written.TotalBytes,
-        externalData = r.Written.ExternalDataPath,
-        passes = r.Reports.Select(p => new
+        var quant = r.Reports.Where(IsQuantization).ToList();
+        return new
         {
-            id = p.PassId,
-            elapsedMs = Math.Round(p.Elapsed.TotalMilliseconds, 3),
-            changed = p.Changes.Select(c => new { target = c.Target, message = c.Message }),
-            skipped = p.Skips.Select(c => new { target = c.Target, reason = c.Message }),
-        }),
-    };
+            input = r.InputPath,
+            output = r.Written.Path,
+            inputBytes = r.InputBytes,
+            outputBytes = r.Written.TotalBytes,
+            sizeBytes = new { before = r.InputBytes, after = r.Written.TotalBytes },
+            externalData = r.Written.ExternalDataPath,
+            passes = r.Reports.Select(p => new
+            {
+                id = p.PassId,
+                elapsedMs = Math.Round(p.Elapsed.TotalMilliseconds, 3),
+                changed = p.Changes.Select(c => new { target = c.Target, message = c.Message }),
+                skipped = p.Skips.Select(c => new { target = c.Target, reason = c.Message }),
+            }),
+            quantizedNodes = quant.Count == 0 ? null : quant.SelectMany(p => p.Changes.Where(IsNode)).Select(c => new { node = c.Target, detail = c.Message }).ToList(),
+            floatNodes = quant.Count == 0 ? null : quant.SelectMany(p => p.Skips.Where(IsNode)).Select(c => new { node = c.Target, reason = c.Message }).ToList(),
+            int8Policy = policy == null ? null : new
+            {
+                target = policy.Target.Name,
+                activationType = policy.ActivationType,
+                weightType = policy.WeightType,
+                reduceRange = policy.ReduceRange,
+                kernel = policy.Kernel,
+                reason = policy.Reason,
+            },
+            calibration = calibration?.Runs.Select(c => new { method = c.Method, samples = c.Samples, tensors = c.Tensors, seconds = Math.Round(c.Seconds, 3), peakRssBytes = c.PeakRssBytes }).FirstOrDefault(),
+        };
+    }
 }

@@ -190,6 +190,31 @@ public class QuantizeStaticPassTests
     }
 
     [Test]
+    public void NoTable_AsksTheContextsProviderForExactlyTheCalibrationTargets()
+    {
+        var model = QuantModels.Cnn();
+        var expected = QuantizeStaticPass.CalibrationTargets(model, new QuantizeStaticOptions());
+        var provider = new FixedRanges();
+
+        var report = new QuantizeStaticPass().Run(model, new PassContext { Calibration = provider });
+
+        Assert.That(provider.Asked, Is.EqualTo(expected));
+        Assert.That(model.Graph.Nodes.Any(n => n.OpType == "QuantizeLinear"), Is.True);
+        Assert.That(report.Changes, Is.Not.Empty);
+    }
+
+    private sealed class FixedRanges : ICalibrationProvider
+    {
+        public IReadOnlyList<string> Asked { get; private set; } = [];
+
+        public CalibrationTable Calibrate(Model model, IReadOnlyList<string> tensors, CancellationToken cancellation)
+        {
+            Asked = tensors;
+            return new CalibrationTable("fixed", 1, tensors.ToDictionary(t => t, _ => new TensorRange(-4, 4)));
+        }
+    }
+
+    [Test]
     public void OldOpset_SkippedWithoutUpgrade_QuantizedWithIt()
     {
         var model = QuantModels.Cnn(opset: 9);
