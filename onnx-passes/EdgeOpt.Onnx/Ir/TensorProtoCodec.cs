@@ -57,15 +57,9 @@ internal static class TensorProtoCodec
 
     private static byte[] PackSubByte(IReadOnlyList<int> values, TensorDataType type, long count)
     {
-        // int32_data holds one element per entry; raw form packs them low bits first.
-        var bits = TensorDataTypes.BitsPerElement(type);
-        var mask = (1 << bits) - 1;
+        // ONNX stores sub-byte types in int32_data already packed: one byte (2 int4 or 4 int2 elements, low bits first) per entry.
         var result = new byte[TensorDataTypes.RawByteCount(type, count)];
-        for (var i = 0; i < Math.Min(values.Count, count); i++)
-        {
-            var bitOffset = i * bits;
-            result[bitOffset / 8] |= (byte)((values[i] & mask) << (bitOffset % 8));
-        }
+        for (var i = 0; i < Math.Min(values.Count, result.Length); i++) result[i] = (byte)values[i];
         return result;
     }
 

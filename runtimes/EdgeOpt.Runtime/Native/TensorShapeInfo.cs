@@ -11,7 +11,7 @@ internal static unsafe class TensorShapeInfo
         api.Check(api.GetDimensionsCount(info, &rank));
         var dims = new long[(int)rank];
         var symbols = new string?[(int)rank];
-        if (rank == 0) return ((OnnxElementType)type, dims, symbols);
+        if (rank == 0) return (FromOrt(type), dims, symbols);
         fixed (long* d = dims) api.Check(api.GetDimensions(info, d, rank));
         if (withSymbols)
         {
@@ -23,6 +23,18 @@ internal static unsafe class TensorShapeInfo
                 symbols[i] = s.Length == 0 ? null : s;
             }
         }
-        return ((OnnxElementType)type, dims, symbols);
+        return (FromOrt(type), dims, symbols);
     }
+
+    /// <summary>
+    /// ONNX Runtime's C API numbers the newest types UINT2 = 24, INT2 = 25, FLOAT8E8M0 = 26, where ONNX (and
+    /// <see cref="OnnxElementType"/>) has FLOAT8E8M0 = 24, UINT2 = 25, INT2 = 26; every other number is the same.
+    /// </summary>
+    internal static OnnxElementType FromOrt(int type) => type switch
+    {
+        24 => OnnxElementType.UInt2,
+        25 => OnnxElementType.Int2,
+        26 => OnnxElementType.Float8E8M0,
+        _ => (OnnxElementType)type,
+    };
 }
