@@ -154,6 +154,25 @@ public sealed class Graph
         _initializers.Add(value);
     }
 
+    /// <summary>
+    /// Stores initializer <paramref name="value"/> as <paramref name="sparse"/> in the graph's sparse_initializer list instead of
+    /// the dense one; the value keeps its name and uses. The sparse tensor must describe the same dims and element type.
+    /// </summary>
+    public void MakeSparseInitializer(Value value, SparseTensor sparse)
+    {
+        if (value.Graph != this) throw new InvalidOperationException($"'{value.Name}' belongs to graph '{value.Graph.Name}'");
+        if (value.Initializer is not { } dense) throw new InvalidOperationException($"'{value.Name}' is not a dense initializer");
+        if (value.IsGraphInput) throw new InvalidOperationException($"'{value.Name}' is also a graph input; its initializer is only a default");
+        if (sparse.Values.DataType != dense.DataType || !sparse.Dims.SequenceEqual(dense.Dims))
+        {
+            throw new ArgumentException($"sparse tensor {sparse.Values.DataType}[{string.Join(",", sparse.Dims)}] does not match initializer {dense}");
+        }
+        _initializers.Remove(value);
+        value.Initializer = null;
+        value.SparseInitializer = sparse.Name == value.Name ? sparse : new SparseTensor(sparse.Values.WithName(value.Name), sparse.Indices, [.. sparse.Dims]);
+        _sparseInitializers.Add(value);
+    }
+
     /// <summary>Removes an initializer that nothing uses any more.</summary>
     public void RemoveInitializer(Value value)
     {

@@ -21,6 +21,7 @@ internal sealed class InferenceContext(Model model)
     {
         foreach (var v in graph.Inputs) SeedDeclared(v);
         foreach (var v in graph.Initializers) SeedInitializer(v);
+        foreach (var v in graph.SparseInitializers) SeedSparseInitializer(v);
         foreach (var node in graph.Nodes)
         {
             foreach (var sub in node.Subgraphs) InferGraph(sub);
@@ -40,6 +41,11 @@ internal sealed class InferenceContext(Model model)
         if (v.Initializer is not { } init || Types.ContainsKey(v)) return;
         Types[v] = TensorType.Of(init.DataType, init.DimsArray());
         TrackConstant(v, init);
+    }
+
+    private void SeedSparseInitializer(Value v)
+    {
+        if (v.SparseInitializer is { } sparse && !Types.ContainsKey(v)) Types[v] = TensorType.Of(sparse.Values.DataType, [.. sparse.Dims]);
     }
 
     private void TrackConstant(Value v, Tensor t)

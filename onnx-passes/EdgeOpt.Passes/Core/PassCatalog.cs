@@ -1,4 +1,5 @@
 using EdgeOpt.Passes.Cleanup;
+using EdgeOpt.Passes.Pruning;
 using EdgeOpt.Passes.Quantization;
 
 namespace EdgeOpt.Passes.Core;
@@ -39,6 +40,8 @@ public sealed class PassCatalog
         Describe<RemoveInitializerInputsPass, NoOptions>(o => new RemoveInitializerInputsPass(o)),
         Describe<QuantizeDynamicPass, QuantizeDynamicOptions>(o => new QuantizeDynamicPass(o)),
         Describe<QuantizeStaticPass, QuantizeStaticOptions>(o => new QuantizeStaticPass(o)),
+        Describe<PruneMagnitudePass, PruneMagnitudeOptions>(o => new PruneMagnitudePass(o)),
+        Describe<PruneChannelsPass, PruneChannelsOptions>(o => new PruneChannelsPass(o)),
     ]);
 
     /// <summary>The descriptor for <paramref name="id"/>; the error lists the known ids.</summary>

@@ -20,11 +20,22 @@ public static class PassesCommand
                 {
                     var doc = prop.GetCustomAttribute<OptionAttribute>();
                     if (doc == null) continue;
-                    AnsiConsole.MarkupLineInterpolated($"    {prop.Name} = {prop.GetValue(p.DefaultOptions)}: {doc.Description}");
+                    AnsiConsole.MarkupLineInterpolated($"    {prop.Name} = {Show(prop.GetValue(p.DefaultOptions))}: {doc.Description}");
                 }
             }
             return ExitCodes.Ok;
         }));
         return command;
     }
+
+    /// <summary>A default value as text: lists and dictionaries by their items, not their type name.</summary>
+    private static string Show(object? value) => value switch
+    {
+        null => "(none)",
+        string s => s,
+        System.Collections.IDictionary d => d.Count == 0 ? "{}" : "{" + string.Join(", ", d.Keys.Cast<object>().Select(k => $"{k}: {d[k]}")) + "}",
+        System.Collections.IEnumerable e => "[" + string.Join(", ", e.Cast<object>()) + "]",
+        IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
 }

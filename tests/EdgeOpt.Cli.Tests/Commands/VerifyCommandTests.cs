@@ -164,3 +164,16 @@ public class RuntimeCommandTests
         Assert.That(run.StdErr, Does.Contain("/nonexistent/ort"));
     }
 }
+
+public class PassesCommandTests
+{
+    [Test]
+    public void Lists_EveryCatalogPassWithItsOptions()
+    {
+        var run = CliRunner.Run("passes");
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Ok), run.StdErr);
+        foreach (var id in EdgeOpt.Passes.Core.PassCatalog.CreateDefault().Passes.Select(p => p.Id)) Assert.That(run.StdOut, Does.Contain(id));
+        Assert.That(run.StdOut, Does.Contain("ExcludeOpTypes = []"));
+    }
+}

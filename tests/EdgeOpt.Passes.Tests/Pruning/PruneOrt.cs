@@ -1,0 +1,123 @@
+using EdgeOpt.Onnx.IO;
+using EdgeOpt.Onnx.Ir;
+using EdgeOpt.Onnx.Shapes;
+using EdgeOpt.Runtime;
+
+namespace EdgeOpt.Passes.Tests.Pruning;
+
+/// <summary>One output of a run: data and shape.</summary>
+public sealed record OrtOutput(float[] Data, long[] Shape);
+
+/// <summary>ONNX Runtime for the pruning tests: runs models (graph optimizations off) and compares outputs.</summary>
+internal static class PruneOrt
+{
+    private static readonly Lazy<OrtLibrary?> Loaded = new(() =>
+    {
+        try
+        {
+            return OrtLibrary.Load();
+        }
+        catch (OrtLibraryNotFoundException)
+        {
+            return null;
+        }
+    });
+
+    /// <summary>The library, or an ignored test when it is absent.</summary>
+    public static OrtLibrary Library
+    {
+        get
+        {
+            if (Loaded.Value is { } lib) return lib;
+            Assert.Ignore("ONNX Runtime is absent: run `./build.sh --target=FetchAssets` to fetch it.");
+            throw new InvalidOperationException("unreachable");
+        }
+    }
+
+    /// <summary>Runs the model on seeded inputs in [low, high) (static input shapes) and returns every graph output.</summary>
+    public static Dictionary<string, OrtOutput> Run(Model model, int seed = 7, float low = -1f, float high = 1f, IReadOnlyDictionary<string, long[]>? shapes = null) =>
+        Run(ModelWriter.ToBytes(model), Feed(model, seed, low, high, shapes));
+
+    public static Dictionary<string, OrtOutput> Run(byte[] model, Dictionary<string, (float[] Data, long[] Shape)> feed, IReadOnlyList<string>? outputs = null)
+    {
+        var lib = Library;
+        using var options = new SessionOptions(lib) { GraphOptimizationLevel = GraphOptimizationLevel.Disabled, IntraOpThreads = 1 };
+        using var session = new InferenceSession(lib, model, options);
+        var names = session.InputNames;
+        var wanted = outputs ?? session.OutputNames;
+        var values = names.Select(n => OrtValue.CreateTensor(lib, feed[n].Data, feed[n].Shape)).ToList();
+        try
+        {
+            using var result = session.Run(names, values, wanted);
+            var map = new Dictionary<string, OrtOutput>(StringComparer.Ordinal);
+            for (var i = 0; i < wanted.Count; i++) map[wanted[i]] = new OrtOutput(result[i].ToArray<float>(), [.. result[i].Shape]);
+            return map;
+        }
+        finally
+        {
+            values.ForEach(v => v.Dispose());
+        }
+    }
+
+    /// <summary>Seeded uniform inputs for every graph input (static shapes).</summary>
+    public static Dictionary<string, (float[] Data, long[] Shape)> Feed(Model model, int seed, float low = -1f, float high = 1f,
+        IReadOnlyDictionary<string, long[]>? shapes = null)
+    {
+        var feed = new Dictionary<string, (float[], long[])>(StringComparer.Ordinal);
+        var random = new Random(seed);
+        foreach (var input in model.Graph.Inputs.Where(i => !i.IsInitializer))
+        {
+            var shape = shapes?.GetValueOrDefault(input.Name) ?? input.TensorType?.StaticShape
+                ?? throw new ArgumentException($"input '{input.Name}' has no static shape; pass one");
+            var data = new float[shape.Aggregate(1L, (a, b) => a * b)];
+            for (var i = 0; i < data.Length; i++) data[i] = low + (float)random.NextDouble() * (high - low);
+            feed[input.Name] = (data, shape);
+        }
+        return feed;
+    }
+
+    /// <summary>Both models give the same outputs (shapes and values within the exact-rewrite tolerance) on the same seeded inputs.</summary>
+    public static void AssertSameOutputs(Model expected, Model actual, int seed = 7, double rtol = 1e-4, double atol = 1e-5,
+        IReadOnlyDictionary<string, long[]>? shapes = null)
+    {
+        var feed = Feed(expected, seed, shapes: shapes);
+        var e = Run(ModelWriter.ToBytes(expected), feed);
+        var a = Run(ModelWriter.ToBytes(actual), feed);
+        foreach (var (name, want) in e)
+        {
+            var got = a[name];
+            Assert.That(got.Shape, Is.EqualTo(want.Shape), $"output '{name}' shape");
+            AssertClose(got.Data, want.Data, rtol, atol, name);
+        }
+    }
+
+    /// <summary>|a − e| ≤ atol + rtol·|e| everywhere.</summary>
+    public static void AssertClose(float[] actual, float[] expected, double rtol, double atol, string what)
+    {
+        Assert.That(actual, Has.Length.EqualTo(expected.Length), $"'{what}' element count");
+        for (var i = 0; i < actual.Length; i++)
+        {
+            if (Math.Abs(actual[i] - expected[i]) > atol + rtol * Math.Abs(expected[i]))
+            {
+                Assert.Fail($"'{what}' element {i}: {actual[i]} vs expected {expected[i]} (rtol {rtol}, atol {atol})");
+            }
+        }
+    }
+
+    /// <summary>A copy of <paramref name="model"/> that also outputs the intermediates <paramref name="names"/> (typed by shape inference).</summary>
+    public static Model Exposing(Model model, params string[] names)
+    {
+        var copy = Copy(model);
+        var shapes = ShapeInference.Infer(copy);
+        foreach (var name in names)
+        {
+            var v = copy.Graph.FindValue(name) ?? throw new ArgumentException($"no value '{name}'");
+            v.Type = shapes.TypeOf(v) ?? v.Type;
+            copy.Graph.AddOutput(v);
+        }
+        return copy;
+    }
+
+    /// <summary>A fresh copy of a model (write and read back).</summary>
+    public static Model Copy(Model model) => ModelReader.Read(new MemoryStream(ModelWriter.ToBytes(model)));
+}
