@@ -2,6 +2,7 @@ using System.CommandLine;
 using EdgeOpt.Onnx.IO;
 using EdgeOpt.Passes.Cleanup;
 using EdgeOpt.Passes.Core;
+using EdgeOpt.Passes.Pruning;
 using EdgeOpt.Passes.Quantization;
 using EdgeOpt.Pipeline.Calibration;
 using EdgeOpt.Pipeline.Data;
@@ -55,6 +56,19 @@ public static class OptimizeCommand
         ];
     }
 
+    private sealed class PruneOptions
+    {
+        public Option<string?> Mode { get; } = new("--prune") { Description = "Pruning: magnitude (zero the smallest weights) or channels (remove whole output channels)" };
+        public Option<double> Sparsity { get; } = new("--sparsity") { Description = "magnitude: share of weights zeroed per layer (or globally)", DefaultValueFactory = _ => 0.5 };
+        public Option<double> Ratio { get; } = new("--channel-ratio") { Description = "channels: share of output channels removed per layer", DefaultValueFactory = _ => 0.3 };
+        public Option<string> Granularity { get; } = new("--granularity") { Description = "magnitude: layer (each layer to --sparsity) or global (one threshold)", DefaultValueFactory = _ => "layer" };
+        public Option<string> Criterion { get; } = new("--criterion") { Description = "channels: rank channels by l1 or l2 norm", DefaultValueFactory = _ => "l1" };
+        public Option<int> ChannelMultiple { get; } = new("--channel-multiple") { Description = "channels: keep a multiple of this many channels", DefaultValueFactory = _ => 1 };
+        public Option<bool> SparseStorage { get; } = new("--sparse-storage") { Description = "magnitude: store pruned weights as ONNX sparse initializers where that is smaller" };
+
+        public IEnumerable<Option> All => [Mode, Sparsity, Ratio, Granularity, Criterion, ChannelMultiple, SparseStorage];
+    }
+
     public static Command Create(PassCatalog catalog)
     {
         var model = new Argument<FileInfo>("model") { Description = "The .onnx model to optimize (never modified)" };
@@ -74,12 +88,15 @@ public static class OptimizeCommand
         };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the report as JSON to this file" };
         var quant = new QuantOptions();
+        var prune = new PruneOptions();
+        var inputShapes = new Option<string[]>("--input-shape") { Description = "Shape of a dynamic input for MAC counts, NAME=DIMS; repeat per input" };
         var runtime = new RuntimeCliOptions();
         var command = new Command("optimize", "Rewrite a model with optimization passes (cleanup, int8 quantization) and write the result")
         {
             model, output, passes, noCleanup, removeInitInputs, threshold, json,
         };
-        foreach (var o in quant.All) command.Options.Add(o);
+        foreach (var o in prune.All.Concat(quant.All)) command.Options.Add(o);
+        command.Options.Add(inputShapes);
         runtime.AddTo(command);
         command.SetAction(parse => Cli.Guard(() =>
         {
@@ -98,6 +115,35 @@ public static class OptimizeCommand
             if (thresholdBytes is < 0) throw new CliException(ExitCodes.Usage, "--external-data-threshold must be zero or more bytes");
 
             ProgressTask? calibrationTask = null;
+            IPass? pruning = parse.GetValue(prune.Mode)?.Trim().ToLowerInvariant() switch
+            {
+                null => null,
+                "magnitude" => Cli.Usage(() => catalog.Create(PruneMagnitudePass.PassId, new PruneMagnitudeOptions
+                {
+                    Sparsity = parse.GetValue(prune.Sparsity),
+                    Granularity = (parse.GetValue(prune.Granularity) ?? "layer").Trim().ToLowerInvariant() switch
+                    {
+                        "layer" => PruneGranularity.Layer,
+                        "global" => PruneGranularity.Global,
+                        var other => throw new CliException(ExitCodes.Usage, $"--granularity '{other}' is not layer or global"),
+                    },
+                    SparseStorage = parse.GetValue(prune.SparseStorage),
+                })),
+                "channels" => Cli.Usage(() => catalog.Create(PruneChannelsPass.PassId, new PruneChannelsOptions
+                {
+                    Ratio = parse.GetValue(prune.Ratio),
+                    Criterion = (parse.GetValue(prune.Criterion) ?? "l1").Trim().ToLowerInvariant() switch
+                    {
+                        "l1" => ChannelCriterion.L1,
+                        "l2" => ChannelCriterion.L2,
+                        var other => throw new CliException(ExitCodes.Usage, $"--criterion '{other}' is not l1 or l2"),
+                    },
+                    ChannelMultiple = parse.GetValue(prune.ChannelMultiple),
+                    InputShapes = InputShapes.Parse(parse.GetValue(inputShapes)),
+                })),
+                var other => throw new CliException(ExitCodes.Usage, $"--prune '{other}' is not magnitude or channels"),
+            };
+            if (pruning != null) chosen.Add(pruning);
             QuantizationPolicy? policy = null;
             OrtCalibrationProvider? calibration = null;
             CalibrationSource? source = null;
@@ -139,8 +185,8 @@ public static class OptimizeCommand
                 if (ctx != null && calibration != null) calibrationTask = ctx.AddTask("calibrating");
                 return Cli.Usage(() => ModelOptimizer.Run(request, new PassContext { Calibration = calibration }));
             });
-            Print(result, policy, calibration);
-            if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result, policy, calibration));
+            Print(result, policy, calibration, pruning);
+            if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result, policy, calibration, pruning));
             return ExitCodes.Ok;
         }));
         return command;
@@ -203,7 +249,7 @@ public static class OptimizeCommand
 
     private static bool IsNode(PassEntry e) => e.Target != "summary" && e.Target != "model" && !e.Target.StartsWith("subgraph ", StringComparison.Ordinal);
 
-    private static void Print(OptimizeResult result, QuantizationPolicy? policy, OrtCalibrationProvider? calibration)
+    private static void Print(OptimizeResult result, QuantizationPolicy? policy, OrtCalibrationProvider? calibration, IPass? pruning)
     {
         var table = new Table().AddColumns("pass", "changed", "skipped", "ms");
         foreach (var r in result.Reports)
@@ -220,6 +266,17 @@ public static class OptimizeCommand
         {
             foreach (var s in r.Changes.Concat(r.Skips).Where(e => e.Target == "summary")) AnsiConsole.MarkupLineInterpolated($"{r.PassId}: {s.Message}");
         }
+        if (pruning is PruneChannelsPass { LastResult: { } channels })
+        {
+            AnsiConsole.MarkupLineInterpolated($"prune-channels: {channels.Layers.Count} layers, parameters {Format.Metric(channels.ParametersBefore)} → {Format.Metric(channels.ParametersAfter)}, MACs {(channels.MacsBefore is { } mb ? Format.Metric(mb) : "?")} → {(channels.MacsAfter is { } ma ? Format.Metric(ma) : "? (pass --input-shape)")}");
+        }
+        if (pruning is PruneMagnitudePass { LastSummary: { } magnitude })
+        {
+            var zeros = magnitude.Layers.Sum(l => l.ZerosAfter);
+            var total = Math.Max(1, magnitude.Layers.Sum(l => l.Parameters));
+            var zipped = magnitude.After is { } after && magnitude.Before is { } before ? $", deflated {Format.Bytes(before.DeflatedBytes)} → {Format.Bytes(after.DeflatedBytes)}" : "";
+            AnsiConsole.MarkupLineInterpolated($"prune-magnitude: {magnitude.Layers.Count} layers at {zeros / (double)total:P1} zeros, {magnitude.SparseTensors} stored sparse{zipped}");
+        }
         if (policy != null) AnsiConsole.MarkupLineInterpolated($"int8 policy: {policy.ToString()}");
         foreach (var c in calibration?.Runs ?? [])
         {
@@ -231,7 +288,7 @@ public static class OptimizeCommand
         if (w.AutoExternalized) AnsiConsole.MarkupLine("[yellow]the model passes 2 GiB embedded: tensors of 1 KiB and more went to external data[/]");
     }
 
-    private static object ToJson(OptimizeResult r, QuantizationPolicy? policy, OrtCalibrationProvider? calibration)
+    private static object ToJson(OptimizeResult r, QuantizationPolicy? policy, OrtCalibrationProvider? calibration, IPass? pruning)
     {
         var quant = r.Reports.Where(IsQuantization).ToList();
         return new
@@ -259,6 +316,31 @@ public static class OptimizeCommand
                 reduceRange = policy.ReduceRange,
                 kernel = policy.Kernel,
                 reason = policy.Reason,
+            },
+            pruning = pruning switch
+            {
+                PruneChannelsPass { LastResult: { } c } => (object)new
+                {
+                    method = "channels",
+                    macsBefore = c.MacsBefore,
+                    macsAfter = c.MacsAfter,
+                    parametersBefore = c.ParametersBefore,
+                    parametersAfter = c.ParametersAfter,
+                    layers = c.Layers.Select(l => new { node = l.Node, op = l.OpType, channelsBefore = l.ChannelsBefore, channelsAfter = l.ChannelsAfter, macsBefore = l.MacsBefore, macsAfter = l.MacsAfter }),
+                },
+                PruneMagnitudePass { LastSummary: { } m } => new
+                {
+                    method = "magnitude",
+                    denseWeightBytes = m.DenseWeightBytes,
+                    storedWeightBytes = m.StoredWeightBytes,
+                    sparseTensors = m.SparseTensors,
+                    modelBytesBefore = m.Before?.RawBytes,
+                    modelBytesAfter = m.After?.RawBytes,
+                    deflatedBytesBefore = m.Before?.DeflatedBytes,
+                    deflatedBytesAfter = m.After?.DeflatedBytes,
+                    layers = m.Layers.Select(l => new { node = l.Node, op = l.OpType, parameters = l.Parameters, zeros = l.ZerosAfter, storedSparse = l.StoredSparse }),
+                },
+                _ => null,
             },
             calibration = calibration?.Runs.Select(c => new { method = c.Method, samples = c.Samples, tensors = c.Tensors, seconds = Math.Round(c.Seconds, 3), peakRssBytes = c.PeakRssBytes }).FirstOrDefault(),
         };
