@@ -25,6 +25,7 @@ public sealed class PassCatalog
     [
         HoistConstantsPass.PassId,
         EliminateIdentityPass.PassId,
+        FoldConvAffinePass.PassId,
         FoldBatchNormPass.PassId,
         FoldTransposeReshapePass.PassId,
         EliminateDeadCodePass.PassId,
@@ -35,6 +36,8 @@ public sealed class PassCatalog
         Describe<HoistConstantsPass, NoOptions>(o => new HoistConstantsPass(o)),
         Describe<EliminateIdentityPass, NoOptions>(o => new EliminateIdentityPass(o)),
         Describe<FoldBatchNormPass, NoOptions>(o => new FoldBatchNormPass(o)),
+        Describe<FoldConvAffinePass, NoOptions>(o => new FoldConvAffinePass(o)),
+        Describe<ConvTransposeToDepthToSpacePass, NoOptions>(o => new ConvTransposeToDepthToSpacePass(o)),
         Describe<FoldTransposeReshapePass, NoOptions>(o => new FoldTransposeReshapePass(o)),
         Describe<EliminateDeadCodePass, NoOptions>(o => new EliminateDeadCodePass(o)),
         Describe<RemoveInitializerInputsPass, NoOptions>(o => new RemoveInitializerInputsPass(o)),

@@ -33,6 +33,11 @@ internal sealed class QOperatorWriter(StaticQuantPlan plan, QuantEmit emit, Quan
                 case NodeRole.WeightOnly:
                     WeightOnly(d);
                     break;
+                case NodeRole.Rescale:
+                    _int8[d.Output!] = Int8(d.Node.Input(d.ActivationInputs[0])!);
+                    NewParams(d.Output!);
+                    replaced.Add(d);
+                    break;
             }
         }
         for (var k = replaced.Count - 1; k >= 0; k--) Retire(replaced[k]);

@@ -14,6 +14,12 @@ internal sealed class QdqWriter(StaticQuantPlan plan, QuantEmit emit, QuantizeSt
     private readonly Dictionary<Value, (Value Scale, Value ZeroPoint)> _params = [];
     private readonly HashSet<Value> _done = [];
 
+    /// <summary>The QuantizeLinear output holding each quantized tensor's codes (a rescale's output shares its input's).</summary>
+    private readonly Dictionary<Value, Value> _codes = [];
+
+    /// <summary>The activation DequantizeLinear outputs written, in order.</summary>
+    private readonly List<Value> _dequantizes = [];
+
     public void Write()
     {
         // The planned activation inputs, before any rewiring points them at DequantizeLinear outputs.
@@ -33,7 +39,24 @@ internal sealed class QdqWriter(StaticQuantPlan plan, QuantEmit emit, QuantizeSt
                 case NodeRole.WeightOnly:
                     WriteWeight(d);
                     break;
+                case NodeRole.Rescale:
+                    WriteRescale(d, inputs[d][0]);
+                    break;
             }
+        }
+        RemoveUnreadDequantizes();
+    }
+
+    /// <summary>
+    /// A tensor read only by rescales leaves its own DequantizeLinear unread; ONNX Runtime would still run it (dead nodes are
+    /// not pruned), so it goes.
+    /// </summary>
+    private void RemoveUnreadDequantizes()
+    {
+        foreach (var dq in _dequantizes)
+        {
+            if (dq.IsUsed || dq.IsGraphOutput || dq.Producer is not { } node) continue;
+            emit.Graph.RemoveNode(node);
         }
     }
 
@@ -46,7 +69,9 @@ internal sealed class QdqWriter(StaticQuantPlan plan, QuantEmit emit, QuantizeSt
         var source = folded?.Input(0) ?? t;
         var q = emit.Quantize(source, scale, zeroPoint, before: null);
         var dq = emit.Dequantize(t.Name, q, scale, zeroPoint, before: null);
+        _dequantizes.Add(dq);
         var qNode = q.Producer!;
+        _codes[t] = q;
         if (folded != null)
         {
             var bounds = folded.Inputs.Skip(1).ToList();
@@ -61,6 +86,22 @@ internal sealed class QdqWriter(StaticQuantPlan plan, QuantEmit emit, QuantizeSt
             return;
         }
         foreach (var use in t.Uses.Where(u => ReadsQuantized(u)).ToList()) use.Node.SetInput(use.InputIndex, dq);
+    }
+
+    /// <summary>The rescale's node is replaced by a DequantizeLinear of its input's codes with the output's own scale and zero point.</summary>
+    private void WriteRescale(NodeDecision d, Value input)
+    {
+        QuantizeTensor(input);
+        var output = d.Output!;
+        var codes = _codes[input];
+        var (scale, zeroPoint) = ParamValues(output, plan.Params[output], sharesWith: null);
+        var dq = emit.Dequantize(output.Name, codes, scale, zeroPoint, before: null);
+        _dequantizes.Add(dq);
+        var constants = d.Node.Inputs.OfType<Value>().Where(v => v.IsInitializer).Distinct().ToList();
+        emit.Graph.ReplaceNode(d.Node, [dq]);
+        foreach (var c in constants) emit.RemoveIfUnused(c);
+        _codes[output] = codes;
+        _done.Add(output);
     }
 
     /// <summary>Scale and zero-point initializers: a passthrough output shares its input's, others get <c>{t}/scale</c>, <c>{t}/zero_point</c>.</summary>

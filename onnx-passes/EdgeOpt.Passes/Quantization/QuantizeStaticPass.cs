@@ -1,4 +1,6 @@
 using EdgeOpt.Onnx.Ir;
+using EdgeOpt.Onnx.Shapes;
+using EdgeOpt.Passes.Cleanup;
 using EdgeOpt.Passes.Core;
 
 namespace EdgeOpt.Passes.Quantization;
@@ -21,7 +23,13 @@ public enum QuantFormat
 /// weights int8 symmetric, per output channel by default, 7-bit with <see cref="QuantizeStaticOptions.ReduceRange"/>; bias int32 with scale
 /// input scale × weight scale and zero point 0. A folded Relu/Clip(0, max) quantizes over [0, max] with the zero point at the lowest code
 /// (also for int8), so the quantizer's clamp is the activation. Passthrough ops reuse their input's scale and zero point.</para>
-/// <para>Placement (<see cref="StaticQuantPlan"/>): Conv/Gemm/MatMul whenever their tensors are calibrated; cheap ops only when their
+/// <para>First, unless <see cref="QuantizeStaticOptions.FoldConvAffine"/> is off, the exact <see cref="FoldConvAffinePass"/> folds
+/// per-channel Mul/Add after a Conv into it, and <see cref="FoldBatchNormPass"/> a BatchNormalization that only then follows its
+/// producer, and (<see cref="QuantizeStaticOptions.ConvTransposeAsConv"/>) <see cref="ConvTransposeToDepthToSpacePass"/> turns a
+/// stride-equals-kernel ConvTranspose into a 1×1 Conv + DepthToSpace (calibration sees the rewritten graph): each would otherwise
+/// cost an int8 op, or a float op with Q/DQ around it.</para>
+/// <para>Placement (<see cref="StaticQuantPlan"/>): Conv/Gemm/MatMul whenever their tensors are calibrated; scalar Mul/Div/Add/Sub on int8
+/// tensors as rescales (no op); cheap ops only when their
 /// inputs are already int8; passthroughs only between int8 ops; Softmax and LayerNormalization stay float; ConvTranspose gets int8
 /// weights only (no int8 kernel). Graph inputs and outputs keep their names and float types.</para>
 /// Preconditions: a calibration table whose keys are the model's tensor names (missing tensor → that node is skipped with the name);
@@ -44,7 +52,7 @@ public sealed class QuantizeStaticPass(QuantizeStaticOptions options) : Pass<Qua
     /// </summary>
     public static IReadOnlyList<string> CalibrationTargets(Model model, QuantizeStaticOptions options)
     {
-        var plan = StaticQuantPlan.Make(model.Graph, options, _ => new TensorRange(-1, 1), Math.Max(model.OpsetVersion("") ?? 1, QuantOps.PerChannelOpset));
+        var plan = StaticQuantPlan.Make(model.Graph, options, _ => new TensorRange(-1, 1), Math.Max(model.OpsetVersion("") ?? 1, QuantOps.PerChannelOpset), RanksOf(model));
         return [.. plan.RequestedRanges];
     }
 
@@ -62,15 +70,38 @@ public sealed class QuantizeStaticPass(QuantizeStaticOptions options) : Pass<Qua
             report.Skip("model", $"opset {emit.Opset} has no quantized operators (they start at {QuantOps.QuantizeOpset}); set UpgradeOpset (edgeopt does unless --no-upgrade-opset) to raise it to {QuantOps.PerChannelOpset}");
             return;
         }
+        if (Options.FoldConvAffine) Run(new IPass[] { new FoldConvAffinePass(), new FoldBatchNormPass() }, model, context, report);
+        if (Options.ConvTransposeAsConv) Run(new IPass[] { new ConvTransposeToDepthToSpacePass() }, model, context, report);
         var table = Options.Calibration ?? context.Calibration!.Calibrate(model, CalibrationTargets(model, Options), context.Cancellation);
         context.Cancellation.ThrowIfCancellationRequested();
         model.Graph.SortTopologically();
-        var plan = StaticQuantPlan.Make(model.Graph, Options, name => table.TryGet(name, out var r) ? r : null, emit.Opset);
+        var plan = StaticQuantPlan.Make(model.Graph, Options, name => table.TryGet(name, out var r) ? r : null, emit.Opset, RanksOf(model));
         if (Options.Format == QuantFormat.Qdq) new QdqWriter(plan, emit, Options).Write();
         else new QOperatorWriter(plan, emit, Options).Write();
         emit.ImportMicrosoftDomainIfUsed();
         model.Graph.SortTopologically();
         Report(plan, model, report);
+    }
+
+    /// <summary>Tensor ranks from static shape inference (a scalar constant may only be a rescale where it cannot raise the rank).</summary>
+    private static Func<Value, int?> RanksOf(Model model)
+    {
+        var shapes = ShapeInference.Infer(model);
+        return v => shapes.TypeOf(v)?.Rank ?? v.TensorType?.Rank;
+    }
+
+    /// <summary>
+    /// Runs exact pre-steps and reports their changes under their ids. FoldConvAffine: a per-channel Mul/Add after a Conv would
+    /// otherwise cost an int8 op each, and a BatchNormalization behind a folded Add (Paddle's ConvTranspose → Add(bias) →
+    /// BatchNormalization) only then follows its producer. ConvTransposeAsConv: ONNX Runtime has no int8 ConvTranspose.
+    /// </summary>
+    private static void Run(IEnumerable<IPass> passes, Model model, PassContext context, PassReport report)
+    {
+        foreach (var pass in passes)
+        {
+            var folded = pass.Run(model, context);
+            foreach (var change in folded.Changes) report.Change(change.Target, $"{pass.Id}: {change.Message}");
+        }
     }
 
     private static void Report(StaticQuantPlan plan, Model model, PassReport report)
@@ -94,8 +125,10 @@ public sealed class QuantizeStaticPass(QuantizeStaticOptions options) : Pass<Qua
         {
             report.Skip($"subgraph '{sub.Name}'", "only the main graph is quantized");
         }
-        var quantized = counts.GetValueOrDefault(NodeRole.Compute) + counts.GetValueOrDefault(NodeRole.Passthrough) + counts.GetValueOrDefault(NodeRole.Folded);
+        var quantized = counts.GetValueOrDefault(NodeRole.Compute) + counts.GetValueOrDefault(NodeRole.Passthrough) + counts.GetValueOrDefault(NodeRole.Folded)
+            + counts.GetValueOrDefault(NodeRole.Rescale);
         var summary = $"{quantized} nodes int8 ({counts.GetValueOrDefault(NodeRole.Compute)} compute, {counts.GetValueOrDefault(NodeRole.Passthrough)} passthrough, " +
+            $"{counts.GetValueOrDefault(NodeRole.Rescale)} rescales, " +
             $"{counts.GetValueOrDefault(NodeRole.Folded)} folded activations), {counts.GetValueOrDefault(NodeRole.WeightOnly)} weight-only, " +
             $"{plan.Decisions.Count(d => d.Role == NodeRole.Float && !d.Node.IsConstantNode)} float";
         if (quantized + counts.GetValueOrDefault(NodeRole.WeightOnly) > 0) report.Change("summary", summary);
@@ -124,6 +157,18 @@ public sealed record QuantizeStaticOptions : PassOptions
     [Option("Fold a Relu, or Clip with min 0, into the quantized output of the op before it")]
     public bool FoldActivations { get; init; } = true;
 
+    [Option("First fold Mul/Div/Add/Sub by per-channel constants, then BatchNormalization, into the Conv before them (exact)")]
+    public bool FoldConvAffine { get; init; } = true;
+
+    [Option("First rewrite a ConvTranspose with stride = kernel as a 1x1 Conv + DepthToSpace (exact), so it runs in int8")]
+    public bool ConvTransposeAsConv { get; init; } = true;
+
+    [Option("Run Mul/Div by a positive scalar and Add/Sub of a scalar on int8 tensors as a new scale or zero point (no op)")]
+    public bool RescaleScalarOps { get; init; } = true;
+
+    [Option("A Conv with at most this many input channels (e.g. 3: an RGB stem) stays float, where ORT runs it faster (0: quantize every Conv)")]
+    public int FloatStemMaxChannels { get; init; }
+
     [Option("When non-empty, only these op types are quantized")]
     public IReadOnlyList<string> IncludeOpTypes { get; init; } = [];
 
@@ -150,6 +195,7 @@ public sealed record QuantizeStaticOptions : PassOptions
                 yield return $"calibration range of '{name}' is {range}";
             }
         }
+        if (FloatStemMaxChannels < 0) yield return $"FloatStemMaxChannels {FloatStemMaxChannels} is negative";
         foreach (var p in NodeFilter.Validate(IncludeOpTypes, ExcludeOpTypes, IncludeNodes, ExcludeNodes)) yield return p;
     }
 

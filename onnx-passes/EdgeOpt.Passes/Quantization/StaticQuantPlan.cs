@@ -1,4 +1,5 @@
 using EdgeOpt.Onnx.Ir;
+using EdgeOpt.Passes.Cleanup;
 
 namespace EdgeOpt.Passes.Quantization;
 
@@ -19,6 +20,12 @@ internal enum NodeRole
 
     /// <summary>int8 weights behind DequantizeLinear, float compute (ops ONNX Runtime has no int8 kernel for, e.g. ConvTranspose).</summary>
     WeightOnly,
+
+    /// <summary>
+    /// Mul/Div by a positive scalar constant, or Add/Sub of a scalar constant, on an int8 tensor: no op is emitted, the output
+    /// is the input's codes read with a new scale (Mul/Div, exact) or zero point (Add/Sub, the constant rounded to a step).
+    /// </summary>
+    Rescale,
 }
 
 /// <summary>How a node takes part in quantization: its role, the reason or summary, and for Compute the tensors involved.</summary>
@@ -46,20 +53,30 @@ internal sealed class NodeDecision(Node node)
     /// <summary>For Compute: float constant operands quantized like activations (Add/Mul/Concat constants).</summary>
     public List<int> ConstantOperands { get; } = [];
 
-    public bool IsQuantized => Role is NodeRole.Compute or NodeRole.Passthrough or NodeRole.Folded;
+    public bool IsQuantized => Role is NodeRole.Compute or NodeRole.Passthrough or NodeRole.Folded or NodeRole.Rescale;
 }
 
 /// <summary>
 /// The decisions of a static quantization, made without editing the graph: per node a role and reason, per activation tensor
 /// its parameters. Rules that keep int8 from being slower than float:
 /// <list type="bullet">
-/// <item>Conv, Gemm and MatMul are quantized whenever their tensors have ranges: they carry the compute.</item>
-/// <item>Cheap ops (Add, Mul, Concat, pools, Sigmoid, LeakyRelu) only when every activation input is already produced in int8,
-/// so no Q is added in front of them; in QDQ form with int8 activations only those ONNX Runtime fuses for int8.</item>
-/// <item>Passthrough ops (Reshape, Transpose, Flatten, Squeeze, Unsqueeze, MaxPool, Resize) reuse their input's parameters (no
+/// <item>Conv, Gemm and MatMul are quantized whenever their tensors have ranges: they carry the compute. Except a Conv with at
+/// most <see cref="QuantizeStaticOptions.FloatStemMaxChannels"/> input channels (an RGB stem): QLinearConv's im2col over
+/// K = 3·k·k is slower than ONNX Runtime's float NCHWc Conv (ppocrv4_det's 3→16 3×3/2 at 640²: 6.0 ms int8 vs 4.6 ms float,
+/// whole model 5–6 % faster with it float). Off by default: measured on one model only.</item>
+/// <item>Cheap ops (Add, Mul, Concat, pools, Sigmoid, LeakyRelu) only when some activation input is already produced in int8:
+/// a float operand beside it (e.g. a squeeze-excitation gate from a float HardSigmoid) is quantized, which costs no more than
+/// dequantizing the int8 one; in QDQ form with int8 activations only those ONNX Runtime fuses for int8.</item>
+/// <item>Passthrough ops (Reshape, Transpose, Flatten, Squeeze, Unsqueeze, MaxPool, Resize, DepthToSpace) reuse their input's parameters (no
 /// range needed) and are kept in int8 only when their input is int8 and some consumer wants int8.</item>
 /// <item>A Relu, or a Clip with min 0, that alone consumes a quantized output is folded: the output is quantized over the
 /// activation's range with the zero point at the lowest code, so the quantizer's clamp is the activation (exact).</item>
+/// <item>Mul/Div of an int8 tensor by a positive scalar constant, and Add/Sub of a scalar constant (uint8 activations), are
+/// rescales: the output reuses the input's codes with scale·c (scale/c), or with the zero point moved by round(b/scale) codes
+/// (a shift of at most half a step off b; done only while the zero point stays a valid code). No op runs: the decomposed
+/// hard-swish <c>x·Clip(x+3, 0, 6)/6</c> and Paddle's scalar affine blocks then cost no DequantizeLinear/float op/QuantizeLinear.</item>
+/// <item>A tensor feeding only a decomposed hard-swish <c>x·Clip(x+3, 0, 6)</c> is quantized over [max(min, −3), max]: below −3
+/// the output is 0 either way, and the codes go where it is not.</item>
 /// <item>Softmax and LayerNormalization stay float (accuracy); nodes missing a calibrated tensor are skipped with the name.</item>
 /// </list>
 /// </summary>
@@ -73,6 +90,7 @@ internal sealed class StaticQuantPlan
     private static readonly HashSet<string> PassthroughOps = new(StringComparer.Ordinal)
     {
         OpTypes.Reshape, OpTypes.Transpose, OpTypes.Flatten, OpTypes.Squeeze, OpTypes.Unsqueeze, OpTypes.MaxPool, OpTypes.Resize,
+        ConvTransposeToDepthToSpacePass.DepthToSpace,
     };
 
     /// <summary>Ops ONNX Runtime's CPU EP fuses from QDQ only for uint8 activations (measured on 1.30).</summary>
@@ -85,10 +103,12 @@ internal sealed class StaticQuantPlan
     private readonly Func<string, TensorRange?> _ranges;
     private readonly long _opset;
     private readonly Dictionary<Node, NodeDecision> _byNode = [];
+    private readonly Func<Value, int?> _rankOf;
 
-    private StaticQuantPlan(Graph graph, QuantizeStaticOptions options, Func<string, TensorRange?> ranges, long opset)
+    private StaticQuantPlan(Graph graph, QuantizeStaticOptions options, Func<string, TensorRange?> ranges, long opset, Func<Value, int?>? rankOf)
     {
         _options = options;
+        _rankOf = rankOf ?? (v => v.TensorType?.Rank);
         _ranges = ranges;
         _opset = opset;
         ActivationCodes = QuantMath.Codes(options.ActivationType, symmetric: options.ActivationType == QuantType.S8);
@@ -116,10 +136,13 @@ internal sealed class StaticQuantPlan
 
     public NodeDecision? DecisionOf(Node? node) => node != null && _byNode.TryGetValue(node, out var d) ? d : null;
 
-    /// <summary>Decides every node of <paramref name="graph"/> (which must be topologically sorted).</summary>
-    public static StaticQuantPlan Make(Graph graph, QuantizeStaticOptions options, Func<string, TensorRange?> ranges, long opset)
+    /// <summary>
+    /// Decides every node of <paramref name="graph"/> (which must be topologically sorted). <paramref name="rankOf"/> gives tensor
+    /// ranks where known (inferred shapes; the declared type when omitted).
+    /// </summary>
+    public static StaticQuantPlan Make(Graph graph, QuantizeStaticOptions options, Func<string, TensorRange?> ranges, long opset, Func<Value, int?>? rankOf = null)
     {
-        var plan = new StaticQuantPlan(graph, options, ranges, opset);
+        var plan = new StaticQuantPlan(graph, options, ranges, opset, rankOf);
         plan.DecideForward();
         plan.DropUnwantedPassthroughs();
         return plan;
@@ -143,7 +166,12 @@ internal sealed class StaticQuantPlan
                 continue;
             }
             var op = node.OpType;
-            if (op is OpTypes.Conv or OpTypes.Gemm or OpTypes.MatMul) DecideCompute(d, anchor: true);
+            if (op == OpTypes.Conv && StemChannels(node) is { } cin && cin <= _options.FloatStemMaxChannels)
+            {
+                Float(d, $"{cin} input channels ≤ FloatStemMaxChannels {_options.FloatStemMaxChannels}: ONNX Runtime's float Conv beats QLinearConv on so few channels");
+            }
+            else if (op is OpTypes.Conv or OpTypes.Gemm or OpTypes.MatMul) DecideCompute(d, anchor: true);
+            else if (TryRescale(d)) continue;
             else if (CheapOps.Contains(op)) DecideCheap(d);
             else if (PassthroughOps.Contains(op)) DecidePassthrough(d);
             else if (op == OpTypes.ConvTranspose) DecideWeightOnly(d);
@@ -151,6 +179,59 @@ internal sealed class StaticQuantPlan
             else if (op is OpTypes.Relu or OpTypes.Clip) Float(d, "not folded: its input is not the sole output of a quantized op");
             else Float(d, $"no int8 kernel for {op} in ONNX Runtime's CPU EP");
         }
+    }
+
+    /// <summary>A Conv's input channels from its constant weight (C_in/group · group), or null.</summary>
+    private static long? StemChannels(Node conv) =>
+        conv.Input(ConvInput.W)?.Constant is { Rank: >= 3 } w ? w.Dims[1] * conv.GetInt(AttrNames.Group, 1) : null;
+
+    /// <summary>Makes <paramref name="d"/> a <see cref="NodeRole.Rescale"/> when it qualifies; false leaves it undecided.</summary>
+    private bool TryRescale(NodeDecision d)
+    {
+        var node = d.Node;
+        if (!_options.RescaleScalarOps || node.OpType is not (OpTypes.Mul or OpTypes.Div or OpTypes.Add or OpTypes.Sub)) return false;
+        if (node.Inputs.Count != 2 || node.Outputs.Count != 1) return false;
+        var commutative = node.OpType is OpTypes.Mul or OpTypes.Add;
+        var xIndex = node.Input(0) is { } a && Int8Produced.Contains(a) ? 0 : commutative && node.Input(1) is { } b && Int8Produced.Contains(b) ? 1 : -1;
+        if (xIndex < 0) return false;
+        if (node.Input(1 - xIndex)?.Constant is not { ElementCount: 1, DataType: TensorDataType.Float } ct) return false;
+        var x = node.Input(xIndex)!;
+        var output = node.Output(0);
+        // A Relu/Clip after it needs a requantizing op to clamp: as an int8 Add/Mul the activation folds into its output.
+        if (FoldableActivation(node, output) != null) return false;
+        // The constant must not broadcast the tensor to a higher rank (a scalar of rank ≤ the tensor's keeps its shape).
+        if (ct.Rank > 0 && (_rankOf(x) is not { } rank || rank < ct.Rank)) return false;
+        // Asked for even when unused: with other ranges this node may fall back to an int8 Add/Mul, which reads it.
+        RequestedRanges.Add(output.Name);
+        var c = (double)ct.ToSingles()[0];
+        var p = Params[x];
+        QuantParams result;
+        string how;
+        if (node.OpType is OpTypes.Mul or OpTypes.Div)
+        {
+            if (!(c > 0) || double.IsInfinity(c)) return false;
+            var scale = (float)(node.OpType == OpTypes.Mul ? p.Scale * c : p.Scale / c);
+            if (!float.IsNormal(scale)) return false;
+            result = new QuantParams(scale, p.ZeroPoint);
+            how = $"scale {p.Scale:G6} → {scale:G6}";
+        }
+        else
+        {
+            if (_options.ActivationType != QuantType.U8 || !double.IsFinite(c)) return false;
+            var shift = (node.OpType == OpTypes.Add ? c : -c) / p.Scale;
+            if (Math.Abs(shift) > ActivationCodes.Max - ActivationCodes.Min) return false;
+            var zeroPoint = p.ZeroPoint - (int)Math.Round(shift, MidpointRounding.ToEven);
+            if (zeroPoint < ActivationCodes.Min || zeroPoint > ActivationCodes.Max) return false;
+            result = new QuantParams(p.Scale, zeroPoint);
+            how = $"zero point {p.ZeroPoint} → {zeroPoint} (adds {(p.ZeroPoint - zeroPoint) * (double)p.Scale:G6} for {(node.OpType == OpTypes.Add ? c : -c):G6})";
+        }
+        Params[output] = result;
+        Int8Produced.Add(output);
+        d.Role = NodeRole.Rescale;
+        d.ActivationInputs.Add(xIndex);
+        d.Output = output;
+        d.Message = $"int8 rescale, no op: '{output.Name}' reads the codes of '{x.Name}' with {how}";
+        return true;
     }
 
     private void DecideCheap(NodeDecision d)
@@ -172,6 +253,12 @@ internal sealed class StaticQuantPlan
             Float(d, problem);
             return;
         }
+        if (!anchor && !d.ActivationInputs.Any(i => Int8Produced.Contains(node.Input(i)!)))
+        {
+            var v = node.Input(d.ActivationInputs[0])!;
+            Float(d, $"no input is int8 ('{v.Name}' comes from float {(v.Producer == null ? "graph input" : v.Producer.OpType)}); quantizing {node.OpType} alone would add Q/DQ overhead");
+            return;
+        }
         var inputParams = new List<(Value Value, QuantParams Params, bool New)>();
         foreach (var i in d.ActivationInputs)
         {
@@ -180,11 +267,6 @@ internal sealed class StaticQuantPlan
             {
                 inputParams.Add((v, known, false));
                 continue;
-            }
-            if (!anchor)
-            {
-                Float(d, $"input '{v.Name}' comes from float {(v.Producer == null ? "graph input" : v.Producer.OpType)}; quantizing {node.OpType} alone would add Q/DQ overhead");
-                return;
             }
             if (Range(v.Name) is not { } r)
             {
@@ -198,9 +280,11 @@ internal sealed class StaticQuantPlan
         var folded = FoldableActivation(node, output);
         var effective = folded?.Node.Output(0) ?? output;
         QuantParams outParams;
-        if (Range(effective.Name) is { } range)
+        if ((Range(effective.Name) ?? ShuffledRange(effective)) is { } range)
         {
-            outParams = folded is { } f ? Activation(new TensorRange(0, MathF.Min(MathF.Max(range.Max, 0), f.Max)), nonNegativeFold: true) : Activation(range, false);
+            outParams = folded is { } f
+                ? Activation(new TensorRange(0, MathF.Min(MathF.Max(range.Max, 0), f.Max)), nonNegativeFold: true)
+                : Activation(HardSwishFloor(effective) is { } floor && range.Min < floor ? new TensorRange(floor, MathF.Max(range.Max, floor)) : range, false);
         }
         else if (node.OpType is OpTypes.AveragePool or OpTypes.GlobalAveragePool && folded == null && inputParams.Count == 1)
         {
@@ -324,6 +408,34 @@ internal sealed class StaticQuantPlan
         return null;
     }
 
+    /// <summary>
+    /// The range of the DepthToSpace that alone reads <paramref name="t"/> (a permutation: same values, same range), for tensors a
+    /// table made before <see cref="ConvTransposeToDepthToSpacePass"/> cannot name; null otherwise.
+    /// </summary>
+    private TensorRange? ShuffledRange(Value t) =>
+        t is { IsGraphOutput: false, Uses.Count: 1 } && t.Uses[0].Node is { } user && user.Is(ConvTransposeToDepthToSpacePass.DepthToSpace)
+            ? Range(user.Output(0).Name) : null;
+
+    /// <summary>
+    /// −3 when <paramref name="x"/> feeds only a decomposed hard-swish <c>x · Clip(x + 3, 0, 6)</c> (then ÷6 or not): every x ≤ −3
+    /// gives 0, so its quantized range may stop at −3 and spends its codes where the output changes (exact: the quantizer clamps
+    /// x to −3, where Clip(x + 3) = 0). Null otherwise.
+    /// </summary>
+    private static float? HardSwishFloor(Value x)
+    {
+        if (x.IsGraphOutput || x.Uses.Count != 2) return null;
+        var add = x.Uses.Select(u => u.Node).FirstOrDefault(n => n.Is(OpTypes.Add));
+        var mul = x.Uses.Select(u => u.Node).FirstOrDefault(n => n.Is(OpTypes.Mul));
+        if (add == null || mul == null || add.Inputs.Count != 2 || mul.Inputs.Count != 2) return null;
+        var three = add.Input(add.Input(0) == x ? 1 : 0)?.Constant;
+        if (three is not { ElementCount: 1, DataType: TensorDataType.Float } || three.ToSingles()[0] != 3f) return null;
+        if (add.Output(0) is not { IsGraphOutput: false, Uses.Count: 1 } sum) return null;
+        var clip = sum.Uses[0].Node;
+        if (!clip.Is(OpTypes.Clip) || ClipBounds(clip) is not (0f, 6f)) return null;
+        if (clip.Output(0) is not { Uses.Count: 1 } gate || gate.Uses[0].Node != mul) return null;
+        return mul.Inputs.Contains(x) ? -3f : null;
+    }
+
     /// <summary>The Relu, or Clip with min 0, that alone consumes <paramref name="output"/> (and its upper clamp), or null.</summary>
     private (Node Node, float Max)? FoldableActivation(Node producer, Value output)
     {
@@ -355,6 +467,11 @@ internal sealed class StaticQuantPlan
         if (op == OpTypes.MaxPool && _opset < QuantOps.Int8MaxPoolOpset)
         {
             Float(d, $"int8 MaxPool needs opset {QuantOps.Int8MaxPoolOpset}; the model imports {_opset}");
+            return;
+        }
+        if (op == ConvTransposeToDepthToSpacePass.DepthToSpace && _opset < 13)
+        {
+            Float(d, "DepthToSpace runs uint8 in ONNX Runtime from opset 13");
             return;
         }
         if (op == OpTypes.Resize && _opset < 11)
@@ -403,7 +520,7 @@ internal sealed class StaticQuantPlan
             var d = Decisions[k];
             if (d.Role != NodeRole.Passthrough) continue;
             var output = d.Output!;
-            var wanted = output.Uses.Any(u => DecisionOf(u.Node) is { } c && c.Role is NodeRole.Compute or NodeRole.Passthrough && c.Node.Input(u.InputIndex) == output
+            var wanted = output.Uses.Any(u => DecisionOf(u.Node) is { } c && c.Role is NodeRole.Compute or NodeRole.Passthrough or NodeRole.Rescale && c.Node.Input(u.InputIndex) == output
                 && (c.Role == NodeRole.Passthrough ? u.InputIndex == 0 : c.ActivationInputs.Contains(u.InputIndex)));
             if (wanted) continue;
             Params.Remove(output);

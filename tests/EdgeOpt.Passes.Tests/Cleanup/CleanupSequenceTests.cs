@@ -16,7 +16,7 @@ public class CleanupSequenceTests
         yield return Real("shared", 0, "models", "ultraface_rfb320.onnx");
         yield return Real("shared", 0, "models", "msra_190729", "model.onnx");
         yield return Real("shared", 0, "models", "super-resolution-10", "model.onnx");
-        yield return Real("artifact", 1, "models", "ppocrv4_det.onnx");
+        yield return Real("artifact", 0, "models", "ppocrv4_det.onnx");
         yield return Real("artifact", 0, "models", "ppocrv4_rec.onnx");
         yield return Real("artifact", 0, "models", "silero_vad_v5.onnx");
     }

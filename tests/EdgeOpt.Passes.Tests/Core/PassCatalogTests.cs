@@ -10,7 +10,7 @@ public class PassCatalogTests
     {
         Assert.That(PassCatalog.CleanupSequence, Is.EqualTo(new[]
         {
-            HoistConstantsPass.PassId, EliminateIdentityPass.PassId, FoldBatchNormPass.PassId,
+            HoistConstantsPass.PassId, EliminateIdentityPass.PassId, FoldConvAffinePass.PassId, FoldBatchNormPass.PassId,
             FoldTransposeReshapePass.PassId, EliminateDeadCodePass.PassId,
         }));
     }

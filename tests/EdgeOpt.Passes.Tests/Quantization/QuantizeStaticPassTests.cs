@@ -173,7 +173,7 @@ public class QuantizeStaticPassTests
     [Test]
     public void ConvTranspose_WeightOnlyWithReason()
     {
-        var (model, report) = Quantize(QuantModels.Decoder());
+        var (model, report) = Quantize(QuantModels.Decoder(), o => o with { ConvTransposeAsConv = false });
 
         var up = Single(model, "up_node");
         Assert.That(up.Input(ConvInput.W)!.Producer!.OpType, Is.EqualTo(QuantOps.DequantizeLinear));
