@@ -58,7 +58,9 @@ public class OptimizeQuantizeTests
             "--calibration-samples", "4", "--format", "qoperator", "--int8-target", "arm64-dotprod", "--json", json);
 
         Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Ok), run.StdErr + run.StdOut);
-        var policy = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("int8Policy");
+        var report = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+        Assert.That(report.GetProperty("calibration").GetProperty("method").GetString(), Is.EqualTo("percentile"), "the default method");
+        var policy = report.GetProperty("int8Policy");
         Assert.That(policy.GetProperty("activationType").GetString(), Is.EqualTo("int8"));
         Assert.That(policy.GetProperty("target").GetString(), Is.EqualTo("arm64-dotprod"));
         Assert.That(ModelReader.Read(output).Graph.Nodes.Count(n => n.OpType == "QLinearConv"), Is.GreaterThan(0));
