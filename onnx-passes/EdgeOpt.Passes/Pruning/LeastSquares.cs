@@ -1,8 +1,11 @@
+using MathNet.Numerics.LinearAlgebra;
+using MathNet.Numerics.LinearAlgebra.Factorization;
+
 namespace EdgeOpt.Passes.Pruning;
 
 /// <summary>
 /// Ridge least squares for refitting a layer after pruning: W = argmin ‖X·W − Y‖²_F + λ‖W‖²_F, i.e. the solution of the
-/// normal equations (XᵀX + λI)·W = XᵀY, by Cholesky. X holds one sample per row (e.g. the kept input channels of the next
+/// normal equations (XᵀX + λI)·W = XᵀY, by MathNet.Numerics' Cholesky. X holds one sample per row (e.g. the kept input channels of the next
 /// layer, im2col'ed, from calibration activations), Y the outputs to reproduce (the original layer's outputs, bias
 /// subtracted); append a column of ones to X to fit a bias too. Rows stream through <see cref="Add"/> in batches, so only
 /// XᵀX (features²) and XᵀY (features·outputs) are held. Everything is double; results are deterministic.
@@ -51,50 +54,35 @@ public sealed class LeastSquares(int features, int outputs)
     {
         if (!(ridge >= 0) || double.IsInfinity(ridge)) throw new ArgumentOutOfRangeException(nameof(ridge), $"the ridge must be ≥ 0, not {ridge}");
         var n = Features;
-        var l = new double[n * n];
+        // Only the upper triangle is accumulated; mirror it and add λ on the diagonal, then factor with MathNet's Cholesky.
+        var a = Matrix<double>.Build.Dense(n, n, (i, j) => (i <= j ? _gram[i * n + j] : _gram[j * n + i]) + (i == j ? ridge : 0));
+        var b = Matrix<double>.Build.Dense(n, Outputs, (i, o) => _cross[i * Outputs + o]);
+        Cholesky<double> factor;
+        try
+        {
+            factor = a.Cholesky();
+        }
+        catch (ArgumentException)
+        {
+            throw Singular(0, ridge);
+        }
+        var diagonal = factor.Factor.Diagonal();
         for (var i = 0; i < n; i++)
         {
-            for (var j = 0; j <= i; j++)
-            {
-                var sum = _gram[j * n + i] + (i == j ? ridge : 0);
-                for (var k = 0; k < j; k++) sum -= l[i * n + k] * l[j * n + k];
-                if (i != j)
-                {
-                    l[i * n + j] = sum / l[j * n + j];
-                    continue;
-                }
-                if (!(sum > 1e-12 * Math.Max(1, Math.Abs(_gram[i * n + i]))))
-                {
-                    throw new InvalidOperationException($"XᵀX + λI is singular at feature {i} ({Rows} rows, {n} features, λ = {ridge}): add rows or set a ridge λ > 0");
-                }
-                l[i * n + i] = Math.Sqrt(sum);
-            }
+            // A pivot that is rounding noise means dependent columns: the solve would amplify it into garbage.
+            if (!(diagonal[i] * diagonal[i] > 1e-12 * Math.Max(1, Math.Abs(a[i, i])))) throw Singular(i, ridge);
         }
-        return SolveCholesky(l, n);
+        var w = factor.Solve(b);
+        var result = new double[n * Outputs];
+        for (var i = 0; i < n; i++)
+        {
+            for (var o = 0; o < Outputs; o++) result[i * Outputs + o] = w[i, o];
+        }
+        return result;
     }
 
-    /// <summary>Solves L·Lᵀ·W = XᵀY column by column (forward then back substitution).</summary>
-    private double[] SolveCholesky(double[] l, int n)
-    {
-        var w = new double[n * Outputs];
-        var z = new double[n];
-        for (var o = 0; o < Outputs; o++)
-        {
-            for (var i = 0; i < n; i++)
-            {
-                var sum = _cross[i * Outputs + o];
-                for (var k = 0; k < i; k++) sum -= l[i * n + k] * z[k];
-                z[i] = sum / l[i * n + i];
-            }
-            for (var i = n - 1; i >= 0; i--)
-            {
-                var sum = z[i];
-                for (var k = i + 1; k < n; k++) sum -= l[k * n + i] * w[k * Outputs + o];
-                w[i * Outputs + o] = sum / l[i * n + i];
-            }
-        }
-        return w;
-    }
+    private InvalidOperationException Singular(int feature, double ridge) =>
+        new($"XᵀX + λI is singular at feature {feature} ({Rows} rows, {Features} features, λ = {ridge}): add rows or set a ridge λ > 0");
 
     /// <summary>One-shot ridge fit of row-major <paramref name="x"/> (rows×features) to <paramref name="y"/> (rows×outputs).</summary>
     public static double[] Fit(ReadOnlySpan<double> x, int features, ReadOnlySpan<double> y, int outputs, double ridge = 0)
