@@ -11,28 +11,8 @@ public sealed record OrtOutput(float[] Data, long[] Shape);
 /// <summary>ONNX Runtime for the pruning tests: runs models (graph optimizations off) and compares outputs.</summary>
 internal static class PruneOrt
 {
-    private static readonly Lazy<OrtLibrary?> Loaded = new(() =>
-    {
-        try
-        {
-            return OrtLibrary.Load();
-        }
-        catch (OrtLibraryNotFoundException)
-        {
-            return null;
-        }
-    });
-
     /// <summary>The library, or an ignored test when it is absent.</summary>
-    public static OrtLibrary Library
-    {
-        get
-        {
-            if (Loaded.Value is { } lib) return lib;
-            Assert.Ignore("ONNX Runtime is absent: run `./build.sh --target=FetchAssets` to fetch it.");
-            throw new InvalidOperationException("unreachable");
-        }
-    }
+    public static OrtLibrary Library => OrtTestLibrary.Library;
 
     /// <summary>Runs the model on seeded inputs in [low, high) (static input shapes) and returns every graph output.</summary>
     public static Dictionary<string, OrtOutput> Run(Model model, int seed = 7, float low = -1f, float high = 1f, IReadOnlyDictionary<string, long[]>? shapes = null) =>

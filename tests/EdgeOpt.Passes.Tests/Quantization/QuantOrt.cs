@@ -15,28 +15,8 @@ public sealed class Feed : Dictionary<string, (float[] Data, long[] Shape)>
 /// <summary>ONNX Runtime for the quantization tests: runs models, calibrates by exposing every float tensor, compares outputs.</summary>
 internal static class QuantOrt
 {
-    private static readonly Lazy<OrtLibrary?> Loaded = new(() =>
-    {
-        try
-        {
-            return OrtLibrary.Load();
-        }
-        catch (OrtLibraryNotFoundException)
-        {
-            return null;
-        }
-    });
-
     /// <summary>The library, or an ignored test when it is absent.</summary>
-    public static OrtLibrary Library
-    {
-        get
-        {
-            if (Loaded.Value is { } lib) return lib;
-            Assert.Ignore("ONNX Runtime is absent: run `./build.sh --target=FetchAssets` to fetch it.");
-            throw new InvalidOperationException("unreachable");
-        }
-    }
+    public static OrtLibrary Library => OrtTestLibrary.Library;
 
     /// <summary>Runs <paramref name="model"/> on <paramref name="feed"/> and returns the named outputs (all graph outputs by default).</summary>
     public static Dictionary<string, float[]> Run(Model model, Feed feed, GraphOptimizationLevel level = GraphOptimizationLevel.Disabled, IReadOnlyList<string>? outputs = null) =>
