@@ -37,7 +37,7 @@ public static class IoBenchmark
             .AppendLine("| case | bytes | median | MiB/s |")
             .AppendLine("|---|---:|---:|---:|");
         foreach (var r in rows) report.AppendLine(r);
-        report.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Peak RSS: {Measure.PeakRss() / (1024 * 1024)} MiB");
+        report.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"Peak RSS: {EdgeOpt.Pipeline.Benchmarking.ProcessMemory.PeakRssBytes() / (1024 * 1024)} MiB");
         Console.Write(report);
         File.WriteAllText(Path.Combine(outDir, "io.md"), report.ToString());
         return 0;

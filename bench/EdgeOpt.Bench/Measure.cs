@@ -24,13 +24,4 @@ public static class Measure
     }
 
     public static double MiBPerSecond(long bytes, TimeSpan time) => bytes / (1024.0 * 1024.0) / time.TotalSeconds;
-
-    /// <summary>Peak resident set size of this process so far (Linux: VmHWM), in bytes; 0 elsewhere.</summary>
-    public static long PeakRss()
-    {
-        const string status = "/proc/self/status";
-        if (!File.Exists(status)) return 0;
-        var line = File.ReadLines(status).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return line == null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-    }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using EdgeOpt.Onnx.IO;
 using EdgeOpt.Pipeline.Benchmarking;
+using EdgeOpt.Pipeline.Data;
 using EdgeOpt.Pipeline.Execution;
 using EdgeOpt.Runtime;
 using EdgeOpt.Runtime.Profiling;
@@ -44,12 +45,14 @@ public static class PeerBenchmark
         var rows = new List<Row>();
         foreach (var c in cases.Where(c => File.Exists(c.Path)))
         {
+            // The same seeded sample for our timed runs and the profiled overhead runs, made once per model.
+            var sample = BenchmarkInputs.Create(ModelReader.Read(c.Path), null, c.Shapes, null, 1, seed: 1)[0];
             foreach (var t in threads)
             {
                 var caseRuns = c.Name == "ppocrv4_det" ? Math.Max(20, runs / 10) : runs;
-                var ours = Ours(c, t, warmup, caseRuns);
+                var ours = Ours(c, sample, t, warmup, caseRuns);
                 var node = Node(peer, c, t, warmup, caseRuns);
-                var (overhead, ortRun) = Overhead(library, c, t, warmup, caseRuns);
+                var (overhead, ortRun) = Overhead(library, c, sample, t, warmup, caseRuns);
                 rows.Add(new Row(c.Name, t, ours, node, overhead, ortRun));
                 Console.Error.WriteLine($"{c.Name} threads {t}: ours p50 {ours.P50:F4} ms, node p50 {node.P50:F4} ms");
             }
@@ -69,11 +72,9 @@ public static class PeerBenchmark
     private static string Ms(double ms) => ms.ToString(ms < 1 ? "F4" : "F2", CultureInfo.InvariantCulture) + " ms";
 
     /// <summary>Our side: exactly what <c>edgeopt bench</c> runs.</summary>
-    private static LatencyStats Ours(Case c, int threads, int warmup, int runs)
+    private static LatencyStats Ours(Case c, Sample sample, int threads, int warmup, int runs)
     {
-        var model = ModelReader.Read(c.Path);
-        var samples = BenchmarkInputs.Create(model, [.. model.Graph.Inputs.Where(i => !i.IsInitializer).Select(i => i.Name)], null, c.Shapes, null, 1, seed: 1);
-        var result = Benchmark.Run(c.Path, samples, new RuntimeSettings(IntraOpThreads: threads), new BenchmarkOptions(warmup, runs, ProfileNodes: false));
+        var result = Benchmark.Run(c.Path, [sample], new RuntimeSettings(IntraOpThreads: threads), new BenchmarkOptions(warmup, runs, ProfileNodes: false));
         return result.LatencyMs;
     }
 
@@ -95,17 +96,15 @@ public static class PeerBenchmark
     }
 
     /// <summary>Mean wall time of our Run minus ORT's profiled model_run duration, over the same runs of one profiled session.</summary>
-    private static (double OverheadUs, double OrtRunUs) Overhead(OrtLibrary library, Case c, int threads, int warmup, int runs)
+    private static (double OverheadUs, double OrtRunUs) Overhead(OrtLibrary library, Case c, Sample sample, int threads, int warmup, int runs)
     {
-        var model = ModelReader.Read(c.Path);
-        var sample = BenchmarkInputs.Create(model, [.. model.Graph.Inputs.Where(i => !i.IsInitializer).Select(i => i.Name)], null, c.Shapes, null, 1, seed: 1)[0];
         var folder = Directory.CreateTempSubdirectory("edgeopt-peer-");
         try
         {
             using var options = new RuntimeSettings(IntraOpThreads: threads).CreateSessionOptions(library, Path.Combine(folder.FullName, "p"));
             using var session = new InferenceSession(library, c.Path, options);
             var names = session.InputNames;
-            var values = names.Select(n => OrtTensors.ToOrtValue(library, sample.Inputs[n])).ToList();
+            var values = OrtTensors.ToOrtValues(library, names, sample.Inputs, sample.Source);
             var wall = 0.0;
             for (var i = 0; i < warmup + runs; i++)
             {
@@ -117,7 +116,7 @@ public static class PeerBenchmark
             }
             values.ForEach(v => v.Dispose());
             var report = ProfileReport.Load(session.EndProfiling());
-            var ortPerRun = RunDurations(report).Skip(warmup).DefaultIfEmpty().Average();
+            var ortPerRun = report.RunDurationsMicroseconds.Skip(warmup).Select(d => (double)d).DefaultIfEmpty().Average();
             return (wall / runs - ortPerRun, ortPerRun);
         }
         finally
@@ -125,9 +124,6 @@ public static class PeerBenchmark
             folder.Delete(recursive: true);
         }
     }
-
-    /// <summary>Per-run model_run durations in microseconds, in order.</summary>
-    private static IEnumerable<double> RunDurations(ProfileReport report) => report.RunDurationsMicroseconds.Select(d => (double)d);
 }
 
 /// <summary>Tiny option reader for the benchmark commands.</summary>

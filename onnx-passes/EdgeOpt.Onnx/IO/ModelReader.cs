@@ -31,6 +31,15 @@ public static class ModelReader
         return Import(proto, source, modelDirectory);
     }
 
+    /// <summary>A deep copy of <paramref name="model"/> (serialized and read back, every tensor embedded).</summary>
+    public static Model Copy(Model model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        using var stream = new MemoryStream(ModelWriter.ToBytes(model), writable: false);
+        var directory = model.SourcePath is { } path ? Path.GetDirectoryName(path) : null;
+        return Read(stream, model.SourcePath ?? "<in-memory model>", directory);
+    }
+
     /// <summary>Parses the protobuf only (no IR): used where the raw message is compared.</summary>
     internal static ModelProto Parse(Stream stream, string source)
     {

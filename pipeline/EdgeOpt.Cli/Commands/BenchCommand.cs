@@ -52,8 +52,7 @@ public static class BenchCommand
             providers = [.. providers.Select(p => ExecutionProviders.Resolve(p, library)).DistinctBy(p => p.ProviderName).Select(p => p.FriendlyName)];
             var settings = providers.Select(p => runtime.Settings(parse, p)).ToList();
             var ir = ModelReader.Read(path);
-            IReadOnlyList<string> runtimeInputs = [.. ir.Graph.Inputs.Where(i => !i.IsInitializer).Select(i => i.Name)];
-            var samples = Cli.Usage(() => BenchmarkInputs.Create(ir, runtimeInputs, parse.GetValue(inputs)?.FullName,
+            var samples = Cli.Usage(() => BenchmarkInputs.Create(ir, parse.GetValue(inputs)?.FullName,
                 InputShapes.Parse(parse.GetValue(shapes)), parse.GetValue(batch), randomCount: 1));
 
             Console.Error.WriteLine($"{library}; {(samples[0].Source.StartsWith("random", StringComparison.Ordinal) ? "seeded random inputs" : $"{samples.Count} input sets from {parse.GetValue(inputs)!.FullName}")}");

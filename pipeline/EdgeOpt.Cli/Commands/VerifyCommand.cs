@@ -40,9 +40,8 @@ public static class VerifyCommand
             var settings = runtime.Settings(parse, parse.GetValue(ep));
             var ir = ModelReader.Read(refPath);
             ModelReader.Read(candPath);
-            IReadOnlyList<string> runtimeInputs = [.. ir.Graph.Inputs.Where(i => !i.IsInitializer).Select(i => i.Name)];
             var dataDir = parse.GetValue(data)?.FullName;
-            var set = Cli.Usage(() => BenchmarkInputs.Create(ir, runtimeInputs, dataDir, InputShapes.Parse(parse.GetValue(shapes)),
+            var set = Cli.Usage(() => BenchmarkInputs.Create(ir, dataDir, InputShapes.Parse(parse.GetValue(shapes)),
                 parse.GetValue(batch), randomCount: limit ?? 10));
             if (limit is { } n && set.Count > n) set = [.. set.Take(n)];
 

@@ -64,8 +64,8 @@ public static class Benchmark
         if (samples.Count == 0) throw new ArgumentException("no input samples to benchmark with");
 
         var library = settings.LoadLibrary();
-        var ep = settings.ExecutionProvider is { } name ? ExecutionProviders.Resolve(name, library) : ExecutionProviders.Resolve("cpu", library);
-        ResetPeakRss();
+        var ep = ExecutionProviders.Resolve(settings.ExecutionProvider ?? "cpu", library);
+        ProcessMemory.ResetPeak();
         progress?.Report(new BenchmarkProgress("loading", 0, 0, 0));
         var loadStart = Stopwatch.GetTimestamp();
         InferenceSession session;
@@ -175,19 +175,6 @@ public static class Benchmark
         }
     }
 
-    /// <summary>Resets the kernel's peak-RSS mark (VmHWM) for this process; best effort (Linux, writable clear_refs).</summary>
-    public static void ResetPeakRss()
-    {
-        try
-        {
-            if (File.Exists("/proc/self/clear_refs")) File.WriteAllText("/proc/self/clear_refs", "5");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Without it the peak covers the whole process, which is still an upper bound.
-        }
-    }
-
     /// <summary>A sample's inputs as OrtValues in the session's input order, made once and reused by every run.</summary>
     private sealed class Feed : IDisposable
     {
@@ -201,26 +188,8 @@ public static class Benchmark
 
         public List<OrtValue> Values { get; }
 
-        public static Feed Create(OrtLibrary library, InferenceSession session, Sample sample)
-        {
-            var names = session.InputNames;
-            var missing = names.Where(n => !sample.Inputs.ContainsKey(n)).ToList();
-            if (missing.Count > 0)
-            {
-                throw new ArgumentException($"{sample.Source}: no value for input {string.Join(", ", missing.Select(m => $"'{m}'"))}; the model's inputs are {string.Join(", ", names.Select(n => $"'{n}'"))}");
-            }
-            var values = new List<OrtValue>(names.Count);
-            try
-            {
-                foreach (var name in names) values.Add(OrtTensors.ToOrtValue(library, sample.Inputs[name]));
-                return new Feed(names, values);
-            }
-            catch
-            {
-                values.ForEach(v => v.Dispose());
-                throw;
-            }
-        }
+        public static Feed Create(OrtLibrary library, InferenceSession session, Sample sample) =>
+            new(session.InputNames, OrtTensors.ToOrtValues(library, session.InputNames, sample.Inputs, sample.Source));
 
         public void Dispose() => Values.ForEach(v => v.Dispose());
     }
@@ -230,14 +199,14 @@ public static class Benchmark
 public static class BenchmarkInputs
 {
     /// <summary>
-    /// Samples for the model's runtime inputs (<paramref name="runtimeInputs"/>: the graph inputs without an initializer,
-    /// as ONNX Runtime lists them). From <paramref name="dataDir"/> in the ONNX test-data layout,
-    /// else <paramref name="randomCount"/> seeded random samples; <paramref name="batch"/> fills a dynamic leading dimension.
+    /// Samples for the model's runtime inputs (the graph inputs without an initializer, as ONNX Runtime lists them). From
+    /// <paramref name="dataDir"/> in the ONNX test-data layout, else <paramref name="randomCount"/> seeded random samples;
+    /// <paramref name="batch"/> fills a dynamic leading dimension.
     /// </summary>
-    public static IReadOnlyList<Sample> Create(Model model, IReadOnlyList<string> runtimeInputs, string? dataDir,
+    public static IReadOnlyList<Sample> Create(Model model, string? dataDir,
         IReadOnlyDictionary<string, long[]> shapes, int? batch, int randomCount, int seed = 0)
     {
-        var inputs = model.Graph.Inputs.Where(i => runtimeInputs.Contains(i.Name)).ToList();
+        var inputs = model.Graph.Inputs.Where(i => !i.IsInitializer).ToList();
         if (dataDir != null)
         {
             var outputs = model.Graph.Outputs.ToList();

@@ -25,6 +25,19 @@ public static class ProcessMemory
     /// <summary>Peak resident set size (VmHWM) in bytes.</summary>
     public static long PeakRssBytes() => Read("VmHWM:");
 
+    /// <summary>Resets the kernel's peak-RSS mark (VmHWM) for this process; best effort (Linux, writable clear_refs).</summary>
+    public static void ResetPeak()
+    {
+        try
+        {
+            if (File.Exists("/proc/self/clear_refs")) File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Without it the peak covers the whole process, which is still an upper bound.
+        }
+    }
+
     /// <summary>Current resident set size (VmRSS) in bytes.</summary>
     public static long RssBytes() => Read("VmRSS:");
 

@@ -19,19 +19,10 @@ public static class ActivationOutputs
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tensors);
-        var copy = Copy(model);
+        var copy = ModelReader.Copy(model);
         var selected = TensorSelector.Named(tensors).Select(copy);
         ExposeInPlace(copy, selected);
         return copy;
-    }
-
-    /// <summary>A deep copy of <paramref name="model"/> (serialized and read back, every tensor embedded).</summary>
-    public static Model Copy(Model model)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        using var stream = new MemoryStream(ModelWriter.ToBytes(model), writable: false);
-        var directory = model.SourcePath is { } path ? Path.GetDirectoryName(path) : null;
-        return ModelReader.Read(stream, model.SourcePath ?? "<in-memory model>", directory);
     }
 
     /// <summary>Adds the non-input tensors of <paramref name="selected"/> (values of <paramref name="model"/>) to its graph outputs; returns their names.</summary>

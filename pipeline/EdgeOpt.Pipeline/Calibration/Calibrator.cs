@@ -97,7 +97,7 @@ public static class Calibrator
         ArgumentNullException.ThrowIfNull(options);
         options.ThrowIfInvalid();
         var clock = Stopwatch.StartNew();
-        var augmented = copy ? ActivationOutputs.Copy(model) : model;
+        var augmented = copy ? ModelReader.Copy(model) : model;
         var selected = options.Selector.Select(augmented);
         if (selected.Count == 0)
         {

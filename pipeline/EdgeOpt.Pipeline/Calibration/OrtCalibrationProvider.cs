@@ -26,7 +26,7 @@ public sealed class OrtCalibrationProvider(
 
     public CalibrationTable Calibrate(Model model, IReadOnlyList<string> tensors, CancellationToken cancellation)
     {
-        Benchmark.ResetPeakRss();
+        ProcessMemory.ResetPeak();
         var clock = Stopwatch.StartNew();
         var table = Calibrator.Run(model, samples(model), options with { Selector = TensorSelector.Named(tensors, requireAll: false) }, progress, cancellation);
         _runs.Add(new CalibrationRecord(table.Method, table.Samples, table.Ranges.Count, clock.Elapsed.TotalSeconds, ProcessMemory.PeakRssBytes()));

@@ -69,15 +69,9 @@ public sealed class OrtModelRunner : IDisposable
     public SessionOutputs RunNative(IReadOnlyDictionary<string, Tensor> inputs, IReadOnlyList<string> outputNames)
     {
         var names = _session.InputNames;
-        var missing = names.Where(n => !inputs.ContainsKey(n)).ToList();
-        if (missing.Count > 0)
-        {
-            throw new ArgumentException($"no value for input {string.Join(", ", missing.Select(m => $"'{m}'"))}; the model's inputs are {string.Join(", ", names.Select(n => $"'{n}'"))}");
-        }
-        var values = new List<OrtValue>(names.Count);
+        var values = OrtTensors.ToOrtValues(Library, names, inputs);
         try
         {
-            foreach (var name in names) values.Add(OrtTensors.ToOrtValue(Library, inputs[name]));
             return _session.Run(names, values, outputNames);
         }
         finally

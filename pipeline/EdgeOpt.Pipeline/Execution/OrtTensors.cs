@@ -21,6 +21,32 @@ public static class OrtTensors
         };
     }
 
+    /// <summary>
+    /// OrtValues for <paramref name="names"/> (a session's inputs, in order) from <paramref name="inputs"/>; the caller disposes them.
+    /// <paramref name="source"/> names where the inputs came from in the error.
+    /// </summary>
+    /// <exception cref="ArgumentException">An input is missing: the message names it and every input the model has.</exception>
+    public static List<OrtValue> ToOrtValues(OrtLibrary library, IReadOnlyList<string> names, IReadOnlyDictionary<string, Tensor> inputs, string? source = null)
+    {
+        var missing = names.Where(n => !inputs.ContainsKey(n)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new ArgumentException($"{(source is null ? "" : $"{source}: ")}no value for input {string.Join(", ", missing.Select(m => $"'{m}'"))}; " +
+                $"the model's inputs are {string.Join(", ", names.Select(n => $"'{n}'"))}");
+        }
+        var values = new List<OrtValue>(names.Count);
+        try
+        {
+            foreach (var name in names) values.Add(ToOrtValue(library, inputs[name]));
+            return values;
+        }
+        catch
+        {
+            values.ForEach(v => v.Dispose());
+            throw;
+        }
+    }
+
     /// <summary>An IR tensor named <paramref name="name"/> holding a copy of the ONNX Runtime tensor <paramref name="value"/>.</summary>
     /// <exception cref="NotSupportedException">The value is a sequence, map or optional, not a tensor.</exception>
     public static Tensor ToTensor(OrtValue value, string name)

@@ -1,3 +1,4 @@
+using EdgeOpt.Passes.Tests.Pruning;
 using EdgeOpt.Onnx.Ir;
 using EdgeOpt.Passes.Cleanup;
 using EdgeOpt.Passes.Tests.Quantization;
@@ -125,24 +126,8 @@ public class FoldConvAffinePassTests
         Assert.That(w.Initializer!.ToArray<float>(), Is.EqualTo(original));
     }
 
-    /// <summary>
-    /// Original vs folded in ONNX Runtime (graph optimizations off) on seeded inputs, within the exact-rewrite tolerance (the test
-    /// kit's reference evaluator has no Mul/Div/Add/Sub).
-    /// </summary>
-    private static void AssertSameOutputsInOrt(Model original, Model folded)
-    {
-        var feed = QuantOrt.RandomFeed(original, seed: 7, low: -2f, high: 2f);
-        var expected = QuantOrt.Run(original, feed);
-        var actual = QuantOrt.Run(folded, feed);
-        foreach (var (name, e) in expected)
-        {
-            var a = actual[name];
-            for (var i = 0; i < e.Length; i++)
-            {
-                Assert.That(Math.Abs(a[i] - e[i]), Is.LessThanOrEqualTo(1e-5 + 1e-4 * Math.Abs(e[i])), $"output '{name}' [{i}]");
-            }
-        }
-    }
+    /// <summary>Original vs rewritten in ONNX Runtime (graph optimizations off) on seeded inputs in [-2, 2), within the exact-rewrite tolerance.</summary>
+    private static void AssertSameOutputsInOrt(Model original, Model folded) => PruneOrt.AssertSameOutputs(original, folded, low: -2f, high: 2f);
 
     private static void AssertSkipped(Model model, string reason)
     {

@@ -1,3 +1,4 @@
+using EdgeOpt.Onnx.IO;
 using EdgeOpt.Onnx.Ir;
 using EdgeOpt.Passes.Core;
 using EdgeOpt.Passes.Pruning;
@@ -16,7 +17,7 @@ public class PruneChannelsNumericTests
     /// <summary>Prunes a copy of <paramref name="model"/> and checks it computes the same outputs.</summary>
     private static PruneChannelsPass PruneAndCompare(Model model, PruneChannelsOptions options)
     {
-        var pruned = PruneOrt.Copy(model);
+        var pruned = ModelReader.Copy(model);
         var pass = new PruneChannelsPass(options);
         PassChecks.RunAndCheck(pass, pruned);
         Assert.That(pass.LastResult!.Layers, Is.Not.Empty, "nothing was pruned");
@@ -109,7 +110,7 @@ public class PruneChannelsNumericTests
     public void RandomWeights_KeptChannelsOfThePrunedLayerAreUnchanged()
     {
         var model = ConvBnReluConv();
-        var pruned = PruneOrt.Copy(model);
+        var pruned = ModelReader.Copy(model);
         var pass = new PruneChannelsPass(Quarter);
         pass.Run(pruned, PassContext.Default);
         var removed = pass.LastResult!.Layers.Single().RemovedChannels;
@@ -127,7 +128,7 @@ public class PruneChannelsNumericTests
     public void RandomWeights_OutputsStayFiniteAndShaped()
     {
         var model = Residual();
-        var pruned = PruneOrt.Copy(model);
+        var pruned = ModelReader.Copy(model);
 
         new PruneChannelsPass(new PruneChannelsOptions { Ratio = 0.5 }).Run(pruned, PassContext.Default);
 

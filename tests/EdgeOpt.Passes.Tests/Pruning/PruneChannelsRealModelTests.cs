@@ -26,7 +26,7 @@ public class PruneChannelsRealModelTests
     /// <summary>Prunes at <paramref name="ratio"/>, checks validity, unchanged interface, fewer MACs, and that ONNX Runtime runs it with the original's output shapes.</summary>
     private static ChannelPruneResult PruneAndRun(Model model, double ratio, IReadOnlyDictionary<string, long[]>? shapes = null)
     {
-        var original = PruneOrt.Copy(model);
+        var original = ModelReader.Copy(model);
         var pass = new PruneChannelsPass(new PruneChannelsOptions { Ratio = ratio, InputShapes = shapes ?? new Dictionary<string, long[]>() });
         var report = new PassManager([pass]).Run(model).Single();
         TestContext.Out.WriteLine(report.Changes.Last());
@@ -81,7 +81,7 @@ public class PruneChannelsRealModelTests
         var model = Mnist();
         PruneModels.Zero(model.Graph, "Parameter5", 0, 0, 4);
         PruneModels.Zero(model.Graph, "Parameter6", 0, 0, 4);
-        var pruned = PruneOrt.Copy(model);
+        var pruned = ModelReader.Copy(model);
 
         var pass = new PruneChannelsPass(new PruneChannelsOptions { Ratio = 0.25 });
         pass.Run(pruned, PassContext.Default);
@@ -119,7 +119,7 @@ public class PruneChannelsRealModelTests
     {
         var model = Ultraface();
         ZeroQuarterOfEveryGroup(model);
-        var pruned = PruneOrt.Copy(model);
+        var pruned = ModelReader.Copy(model);
 
         var pass = new PruneChannelsPass(new PruneChannelsOptions { Ratio = 0.25 });
         pass.Run(pruned, PassContext.Default);

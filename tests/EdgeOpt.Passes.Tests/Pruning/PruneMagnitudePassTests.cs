@@ -1,3 +1,4 @@
+using EdgeOpt.Onnx.IO;
 using EdgeOpt.Onnx.Ir;
 using EdgeOpt.Passes.Core;
 using EdgeOpt.Passes.Pruning;
@@ -135,7 +136,7 @@ public class PruneMagnitudePassTests
     public void Convs_ArePrunedAndStillRun()
     {
         var model = ConvBnReluConv();
-        var pruned = PruneOrt.Copy(model);
+        var pruned = ModelReader.Copy(model);
 
         new PruneMagnitudePass(All(0.3)).Run(pruned, PassContext.Default);
 

@@ -41,26 +41,13 @@ internal static class PruneOrt
 
     /// <summary>Seeded uniform inputs for every graph input (static shapes).</summary>
     public static Dictionary<string, (float[] Data, long[] Shape)> Feed(Model model, int seed, float low = -1f, float high = 1f,
-        IReadOnlyDictionary<string, long[]>? shapes = null)
-    {
-        var feed = new Dictionary<string, (float[], long[])>(StringComparer.Ordinal);
-        var random = new Random(seed);
-        foreach (var input in model.Graph.Inputs.Where(i => !i.IsInitializer))
-        {
-            var shape = shapes?.GetValueOrDefault(input.Name) ?? input.TensorType?.StaticShape
-                ?? throw new ArgumentException($"input '{input.Name}' has no static shape; pass one");
-            var data = new float[shape.Aggregate(1L, (a, b) => a * b)];
-            for (var i = 0; i < data.Length; i++) data[i] = low + (float)random.NextDouble() * (high - low);
-            feed[input.Name] = (data, shape);
-        }
-        return feed;
-    }
+        IReadOnlyDictionary<string, long[]>? shapes = null) => Quantization.QuantOrt.RandomFeed(model, seed, low, high, shapes);
 
     /// <summary>Both models give the same outputs (shapes and values within the exact-rewrite tolerance) on the same seeded inputs.</summary>
     public static void AssertSameOutputs(Model expected, Model actual, int seed = 7, double rtol = 1e-4, double atol = 1e-5,
-        IReadOnlyDictionary<string, long[]>? shapes = null)
+        IReadOnlyDictionary<string, long[]>? shapes = null, float low = -1f, float high = 1f)
     {
-        var feed = Feed(expected, seed, shapes: shapes);
+        var feed = Feed(expected, seed, low, high, shapes);
         var e = Run(ModelWriter.ToBytes(expected), feed);
         var a = Run(ModelWriter.ToBytes(actual), feed);
         foreach (var (name, want) in e)
@@ -87,7 +74,7 @@ internal static class PruneOrt
     /// <summary>A copy of <paramref name="model"/> that also outputs the intermediates <paramref name="names"/> (typed by shape inference).</summary>
     public static Model Exposing(Model model, params string[] names)
     {
-        var copy = Copy(model);
+        var copy = ModelReader.Copy(model);
         var shapes = ShapeInference.Infer(copy);
         foreach (var name in names)
         {
@@ -97,7 +84,4 @@ internal static class PruneOrt
         }
         return copy;
     }
-
-    /// <summary>A fresh copy of a model (write and read back).</summary>
-    public static Model Copy(Model model) => ModelReader.Read(new MemoryStream(ModelWriter.ToBytes(model)));
 }

@@ -144,7 +144,4 @@ internal static class QuantOrt
         }
         return worst;
     }
-
-    /// <summary>A fresh copy of a model (write and read back).</summary>
-    public static Model Copy(Model model) => ModelReader.Read(new MemoryStream(ModelWriter.ToBytes(model)));
 }

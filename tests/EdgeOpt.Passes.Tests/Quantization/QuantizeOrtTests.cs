@@ -1,3 +1,4 @@
+using EdgeOpt.Onnx.IO;
 using EdgeOpt.Onnx.Ir;
 using EdgeOpt.Passes.Core;
 using EdgeOpt.Passes.Quantization;
@@ -36,7 +37,7 @@ public class QuantizeOrtTests
     public void DynamicMatMulGemm(long opset, bool reduceRange)
     {
         var model = QuantModels.Mlp(opset);
-        var quantized = QuantOrt.Copy(model);
+        var quantized = ModelReader.Copy(model);
 
         PassChecks.RunAndCheck(new QuantizeDynamicPass(new QuantizeDynamicOptions { ReduceRange = reduceRange }), quantized);
 
@@ -50,7 +51,7 @@ public class QuantizeOrtTests
     public void DynamicConvInteger(bool perChannel)
     {
         var model = QuantModels.Convs();
-        var quantized = QuantOrt.Copy(model);
+        var quantized = ModelReader.Copy(model);
 
         PassChecks.RunAndCheck(new QuantizeDynamicPass(new QuantizeDynamicOptions { Conv = DynamicConvMode.Integer, PerChannel = perChannel }), quantized);
 
@@ -63,7 +64,7 @@ public class QuantizeOrtTests
     {
         foreach (var model in new[] { QuantModels.Cnn(), QuantModels.Mlp(), QuantModels.Decoder(), QuantModels.Cnn(opset: 9) })
         {
-            var quantized = QuantOrt.Copy(model);
+            var quantized = ModelReader.Copy(model);
 
             PassChecks.RunAndCheck(new QuantizeDynamicPass(new QuantizeDynamicOptions { WeightOnly = true }), quantized);
 
@@ -93,7 +94,7 @@ public class QuantizeOrtTests
         {
             var model = build();
             var options = new QuantizeStaticOptions { Calibration = Calibrate(model), Format = format, ActivationType = type, PerChannel = perChannel };
-            var quantized = QuantOrt.Copy(model);
+            var quantized = ModelReader.Copy(model);
 
             var report = PassChecks.RunAndCheck(new QuantizeStaticPass(options), quantized);
 
@@ -106,7 +107,7 @@ public class QuantizeOrtTests
     public void StaticQdqU8_OrtFusesEveryQuantizedOp()
     {
         var model = QuantModels.Cnn();
-        var quantized = QuantOrt.Copy(model);
+        var quantized = ModelReader.Copy(model);
 
         new QuantizeStaticPass(new QuantizeStaticOptions { Calibration = Calibrate(model) }).Run(quantized, PassContext.Default);
 

@@ -1,3 +1,4 @@
+using EdgeOpt.Onnx.IO;
 using EdgeOpt.Onnx.Ir;
 using EdgeOpt.Passes.Cleanup;
 using EdgeOpt.Passes.Core;
@@ -46,7 +47,7 @@ public class QuantizeStaticRescaleTests
 
     private static (Model Quantized, PassReport Report) Quantize(Model model, QuantizeStaticOptions options)
     {
-        var quantized = QuantOrt.Copy(model);
+        var quantized = ModelReader.Copy(model);
         var report = PassChecks.RunAndCheck(new QuantizeStaticPass(options), quantized);
         TestContext.Out.WriteLine(string.Join("\n", report.Changes.Concat(report.Skips)));
         return (quantized, report);

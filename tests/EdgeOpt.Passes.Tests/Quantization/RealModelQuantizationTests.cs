@@ -55,7 +55,7 @@ public class RealModelQuantizationTests
         var shapes = new Dictionary<string, long[]> { [input] = shape };
         Feed Feed(int seed) => QuantOrt.RandomFeed(reference, seed, low, high, shapes);
         var calibration = QuantOrt.Calibrate(reference, [.. Enumerable.Range(1, 4).Select(Feed)]);
-        var quantized = QuantOrt.Copy(reference);
+        var quantized = ModelReader.Copy(reference);
         var pass = makePass(calibration);
 
         var report = pass.Run(quantized, PassContext.Default);
