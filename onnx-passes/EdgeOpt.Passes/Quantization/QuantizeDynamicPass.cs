@@ -42,8 +42,12 @@ public sealed class QuantizeDynamicPass(QuantizeDynamicOptions options) : Pass<Q
     public override string Description => "Quantizes MatMul/Gemm (and optionally Conv) weights to int8 with activations quantized at run time";
     public override bool IsExact => false;
 
+    /// <summary>The nodes the last run quantized (the ones <see cref="QuantizeDynamicOptions.ExcludeNodes"/> could keep in float).</summary>
+    public IReadOnlyList<QuantizedNode> LastQuantized { get; private set; } = [];
+
     protected override void Execute(Model model, PassContext context, PassReport report)
     {
+        var changed = new List<QuantizedNode>();
         if (Options.UpgradeOpset) OpsetUpgrade.RaiseForQuantization(model, report);
         var emit = new QuantEmit(model);
         var filter = Options.Filter;
@@ -57,6 +61,7 @@ public sealed class QuantizeDynamicPass(QuantizeDynamicOptions options) : Pass<Q
             if (outcome.Done)
             {
                 quantized++;
+                changed.Add(new QuantizedNode(node.Name, node.OpType, Options.WeightOnly ? "weight-only" : "dynamic"));
                 report.Change(label, outcome.Message);
             }
             else
@@ -75,6 +80,7 @@ public sealed class QuantizeDynamicPass(QuantizeDynamicOptions options) : Pass<Q
         }
         emit.ImportMicrosoftDomainIfUsed();
         model.Graph.SortTopologically();
+        LastQuantized = changed;
         var summary = $"{quantized} nodes quantized, {skipped} left in float";
         if (quantized > 0) report.Change("summary", summary);
         else report.Skip("summary", summary);

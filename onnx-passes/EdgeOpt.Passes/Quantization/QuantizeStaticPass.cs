@@ -47,6 +47,12 @@ public sealed class QuantizeStaticPass(QuantizeStaticOptions options) : Pass<Qua
     public override bool IsExact => false;
 
     /// <summary>
+    /// The nodes the last run turned to int8 compute or int8 weights (not passthroughs, folded activations or rescales, which
+    /// follow their neighbours): the nodes an accuracy-aware search may keep in float through <see cref="QuantizeStaticOptions.ExcludeNodes"/>.
+    /// </summary>
+    public IReadOnlyList<QuantizedNode> LastQuantized { get; private set; } = [];
+
+    /// <summary>
     /// The tensor names whose ranges this pass would read on <paramref name="model"/> (inputs and outputs of every candidate op,
     /// after folding): what a calibrator needs to observe. Does not change the model.
     /// </summary>
@@ -80,6 +86,8 @@ public sealed class QuantizeStaticPass(QuantizeStaticOptions options) : Pass<Qua
         else new QOperatorWriter(plan, emit, Options).Write();
         emit.ImportMicrosoftDomainIfUsed();
         model.Graph.SortTopologically();
+        LastQuantized = [.. plan.Decisions.Where(d => d.Role is NodeRole.Compute or NodeRole.WeightOnly)
+            .Select(d => new QuantizedNode(d.Node.Name, d.Node.OpType, d.Role == NodeRole.Compute ? "int8" : "weight-only"))];
         Report(plan, model, report);
     }
 
@@ -135,6 +143,9 @@ public sealed class QuantizeStaticPass(QuantizeStaticOptions options) : Pass<Qua
         else report.Skip("summary", summary);
     }
 }
+
+/// <summary>A node a quantization pass changed: its name, op type, and how (e.g. "int8", "weight-only", "dynamic").</summary>
+public sealed record QuantizedNode(string Name, string OpType, string Form);
 
 /// <summary>Options of <see cref="QuantizeStaticPass"/>.</summary>
 public sealed record QuantizeStaticOptions : PassOptions

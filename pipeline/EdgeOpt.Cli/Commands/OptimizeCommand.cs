@@ -53,10 +53,20 @@ public static class OptimizeCommand
             Description = "Leave an old opset alone (by default an opset < 13 is raised to 13 when every node provably keeps its meaning, so int8 operators exist)",
         };
 
+        public Option<string?> AccuracyTarget { get; } = new("--accuracy-target")
+        {
+            Description = "Keep the most error-prone quantized nodes in float until the model meets this on --eval-data: cosine=0.99 or top1=0.99",
+        };
+        public Option<DirectoryInfo?> EvalData { get; } = new("--eval-data")
+        {
+            Description = "With --accuracy-target: the inputs the target is measured on (same layouts as --calibration-data; default: the calibration data)",
+        };
+        public Option<int?> MaxFloatNodes { get; } = new("--max-float-nodes") { Description = "With --accuracy-target: keep at most this many nodes in float" };
+
         public IEnumerable<Option> All =>
         [
             Mode, CalibrationData, CalibrationMethod, Percentile, Bins, Samples, ImagePreprocess, Format, NoPerChannel, ActivationType, ReduceRange,
-            Target, ExcludeOp, ExcludeNode, DynamicConv, WeightOnly, NoUpgradeOpset,
+            Target, ExcludeOp, ExcludeNode, DynamicConv, WeightOnly, NoUpgradeOpset, AccuracyTarget, EvalData, MaxFloatNodes,
         ];
     }
 
@@ -151,17 +161,21 @@ public static class OptimizeCommand
             QuantizationPolicy? policy = null;
             OrtCalibrationProvider? calibration = null;
             CalibrationSource? source = null;
+            Func<IReadOnlyCollection<string>, IPass>? quantizer = null;
+            var images = parse.GetValue(quant.ImagePreprocess) is { } spec ? Cli.Usage(() => Pipeline.Data.Images.ImagePreprocess.Parse(spec)) : null;
+            var target = parse.GetValue(quant.AccuracyTarget) is { } targetText ? Cli.Usage(() => AccuracyTarget.Parse(targetText)) : null;
+            if (target != null && mode == null) throw new CliException(ExitCodes.Usage, "--accuracy-target applies to quantization: add --quantize static (or dynamic)");
             if (mode == "dynamic")
             {
-                chosen.Add(Cli.Usage(() => catalog.Create(QuantizeDynamicPass.PassId, DynamicOptions(parse, quant))));
+                var options = DynamicOptions(parse, quant);
+                quantizer = extra => catalog.Create(QuantizeDynamicPass.PassId, options with { ExcludeNodes = [.. options.ExcludeNodes, .. extra] });
             }
             else if (mode == "static")
             {
                 (var options, policy) = StaticOptions(parse, quant);
-                chosen.Add(Cli.Usage(() => catalog.Create(QuantizeStaticPass.PassId, options)));
+                quantizer = extra => catalog.Create(QuantizeStaticPass.PassId, options with { ExcludeNodes = [.. options.ExcludeNodes, .. extra] });
                 var dataDir = parse.GetValue(quant.CalibrationData)?.FullName
                     ?? throw new CliException(ExitCodes.Usage, "--quantize static needs --calibration-data DIR (a few hundred representative inputs; see --help)");
-                var images = parse.GetValue(quant.ImagePreprocess) is { } spec ? Cli.Usage(() => Pipeline.Data.Images.ImagePreprocess.Parse(spec)) : null;
                 var calibrationOptions = new CalibrationOptions
                 {
                     Method = Cli.Usage(() => CalibrationMethods.Parse(parse.GetValue(quant.CalibrationMethod) ?? "percentile")),
@@ -182,15 +196,44 @@ public static class OptimizeCommand
                     }));
             }
 
+            ProgressTask? accuracyTask = null;
+            AccuracyFallback? fallback = null;
+            if (quantizer != null && target != null)
+            {
+                var evalDir = parse.GetValue(quant.EvalData)?.FullName ?? parse.GetValue(quant.CalibrationData)?.FullName
+                    ?? throw new CliException(ExitCodes.Usage, "--accuracy-target needs --eval-data DIR (inputs to measure the target on)");
+                if (parse.GetValue(quant.MaxFloatNodes) is < 0) throw new CliException(ExitCodes.Usage, "--max-float-nodes must be zero or more");
+                fallback = new AccuracyFallback(quantizer, m => Cli.Usage(() => CalibrationSource.Open(evalDir, m, images).ToList()),
+                    new FallbackOptions(target, runtime.Settings(parse, null), parse.GetValue(quant.MaxFloatNodes)),
+                    new CallbackProgress<FallbackProgress>(p =>
+                    {
+                        if (accuracyTask == null) return;
+                        accuracyTask.MaxValue = Math.Max(1, p.Total);
+                        accuracyTask.Value = p.Done;
+                        accuracyTask.Description = $"accuracy target: {p.Phase} {p.Done}/{p.Total}";
+                    }));
+            }
+            else if (quantizer != null)
+            {
+                chosen.Add(Cli.Usage(() => quantizer([])));
+            }
+
             var request = new OptimizeRequest(modelPath, parse.GetValue(output)!.FullName, chosen,
-                new WriteOptions { ExternalDataThreshold = thresholdBytes });
+                new WriteOptions { ExternalDataThreshold = thresholdBytes }, fallback);
             var result = LiveProgress.Run(ctx =>
             {
                 if (ctx != null && calibration != null) calibrationTask = ctx.AddTask("calibrating");
+                if (ctx != null && fallback != null) accuracyTask = ctx.AddTask("accuracy target");
                 return Cli.Usage(() => ModelOptimizer.Run(request, new PassContext { Calibration = calibration }));
             });
-            Print(result, policy, calibration, pruning);
-            if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result, policy, calibration, pruning));
+            Print(result, policy, calibration, pruning, fallback?.LastResult);
+            if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result, policy, calibration, pruning, fallback?.LastResult));
+            if (fallback?.LastResult is { Met: false } missed)
+            {
+                throw new CliException(ExitCodes.FidelityFailed,
+                    $"the accuracy target {missed.Target} is not met: {missed.MetricFinal:F6} with {missed.FloatNodes.Count} nodes in float " +
+                    $"(the best measured; written to {result.Written.Path}); lower the target, raise --max-float-nodes, or try --calibration-method/--activation-type");
+            }
             return ExitCodes.Ok;
         }));
         return command;
@@ -253,7 +296,7 @@ public static class OptimizeCommand
 
     private static bool IsNode(PassEntry e) => e.Target != "summary" && e.Target != "model" && !e.Target.StartsWith("subgraph ", StringComparison.Ordinal);
 
-    private static void Print(OptimizeResult result, QuantizationPolicy? policy, OrtCalibrationProvider? calibration, IPass? pruning)
+    private static void Print(OptimizeResult result, QuantizationPolicy? policy, OrtCalibrationProvider? calibration, IPass? pruning, FallbackResult? accuracy)
     {
         var table = new Table().AddColumns("pass", "changed", "skipped", "ms");
         foreach (var r in result.Reports)
@@ -286,13 +329,35 @@ public static class OptimizeCommand
         {
             AnsiConsole.MarkupLineInterpolated($"calibration: {c.Method} over {c.Samples} samples, {c.Tensors} tensors, {c.Seconds:F1} s, peak RSS {Format.Bytes(c.PeakRssBytes)}");
         }
+        if (accuracy != null) PrintAccuracy(accuracy);
         var w = result.Written;
         var external = w.ExternalDataPath != null ? $", {w.ExternalTensors} tensors in {Path.GetFileName(w.ExternalDataPath)}" : "";
         AnsiConsole.MarkupLineInterpolated($"wrote [bold]{w.Path}[/]: {Format.Bytes(w.TotalBytes)} (input {Format.Bytes(result.InputBytes)}, ×{result.InputBytes / (double)Math.Max(1, w.TotalBytes):F2} smaller){external}");
         if (w.AutoExternalized) AnsiConsole.MarkupLine("[yellow]the model passes 2 GiB embedded: tensors of 1 KiB and more went to external data[/]");
     }
 
-    private static object ToJson(OptimizeResult r, QuantizationPolicy? policy, OrtCalibrationProvider? calibration, IPass? pruning)
+    private static void PrintAccuracy(FallbackResult a)
+    {
+        var verdict = a.Met ? "[green]met[/]" : "[red]missed[/]";
+        AnsiConsole.MarkupLine($"accuracy target {Markup.Escape(a.Target.ToString())} on {a.Samples} samples: {verdict}; all int8 {a.MetricAllInt8:F6} → written {a.MetricFinal:F6}, " +
+            $"{a.FloatNodes.Count} nodes kept float ({a.Evaluations} models evaluated, {a.Seconds:F1} s)");
+        if (a.FloatNodes.Count == 0) return;
+        var table = new Table().AddColumns("kept float", "op", "MACs", "error if only it is float", "gain");
+        foreach (var n in a.FloatNodes.Take(20))
+        {
+            table.AddRow(Markup.Escape(n.Node), n.OpType, n.Macs is { } m ? Format.Metric(m) : "?", n.ErrorWhenFloat.ToString("G4"), n.Gain.ToString("G4"));
+        }
+        AnsiConsole.Write(table);
+        if (a.FloatNodes.Count > 20) AnsiConsole.MarkupLineInterpolated($"[grey]{a.FloatNodes.Count - 20} more in the --json report[/]");
+        var share = a.QuantizedMacs > 0 ? $" ({a.FloatMacs / (double)a.QuantizedMacs:P1} of the quantized MACs)" : "";
+        AnsiConsole.MarkupLineInterpolated($"cost: {Format.Metric(a.FloatMacs)} MACs back in float{share}");
+        if (a.Cost is { } c)
+        {
+            AnsiConsole.MarkupLineInterpolated($"cost: size {Format.Bytes(c.BytesAllInt8)} → {Format.Bytes(c.BytesFinal)}, p50 {c.P50AllInt8Ms:F2} ms → {c.P50FinalMs:F2} ms (×{c.LatencyRatio:F2})");
+        }
+    }
+
+    private static object ToJson(OptimizeResult r, QuantizationPolicy? policy, OrtCalibrationProvider? calibration, IPass? pruning, FallbackResult? accuracy)
     {
         var quant = r.Reports.Where(IsQuantization).ToList();
         return new
@@ -346,7 +411,31 @@ public static class OptimizeCommand
                 },
                 _ => null,
             },
+            accuracy = accuracy == null ? null : new
+            {
+                target = new { metric = accuracy.Target.Metric.ToString().ToLowerInvariant(), value = accuracy.Target.Value },
+                samples = accuracy.Samples,
+                met = accuracy.Met,
+                allInt8 = accuracy.MetricAllInt8,
+                final = accuracy.MetricFinal,
+                floatNodes = accuracy.FloatNodes.Select(Sensitivity),
+                floatMacs = accuracy.FloatMacs,
+                quantizedMacs = accuracy.QuantizedMacs,
+                evaluations = accuracy.Evaluations,
+                seconds = Math.Round(accuracy.Seconds, 3),
+                cost = accuracy.Cost == null ? null : new
+                {
+                    bytesAllInt8 = accuracy.Cost.BytesAllInt8,
+                    bytesFinal = accuracy.Cost.BytesFinal,
+                    p50AllInt8Ms = Math.Round(accuracy.Cost.P50AllInt8Ms, 4),
+                    p50FinalMs = Math.Round(accuracy.Cost.P50FinalMs, 4),
+                    latencyRatio = Math.Round(accuracy.Cost.LatencyRatio, 4),
+                },
+                sensitivity = accuracy.Sensitivities.Select(Sensitivity),
+            },
             calibration = calibration?.Runs.Select(c => new { method = c.Method, samples = c.Samples, tensors = c.Tensors, seconds = Math.Round(c.Seconds, 3), peakRssBytes = c.PeakRssBytes }).FirstOrDefault(),
         };
     }
+
+    private static object Sensitivity(NodeSensitivity s) => new { node = s.Node, op = s.OpType, macs = s.Macs, errorWhenFloat = s.ErrorWhenFloat, gain = s.Gain };
 }

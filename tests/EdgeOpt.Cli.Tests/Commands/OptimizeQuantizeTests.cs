@@ -130,6 +130,8 @@ public class OptimizeQuantizeTests
     [TestCase("--activation-type", "u16", "u8 or s8")]
     [TestCase("--int8-target", "pentium", "unknown int8 target")]
     [TestCase("--calibration-method", "median", "unknown calibration method")]
+    [TestCase("--accuracy-target", "rmse=0.1", "cosine or top1")]
+    [TestCase("--accuracy-target", "cosine=2", "number in (0, 1]")]
     public void Options_Unknown_ExitWithUsageErrorListingTheChoices(string option, string value, string message)
     {
         using var dir = new TempDir();
@@ -140,5 +142,70 @@ public class OptimizeQuantizeTests
 
         Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Usage));
         Assert.That(run.StdErr, Does.Contain(message));
+    }
+
+    [Test]
+    public void AccuracyTarget_KeepsTheMeasuredNodesFloat_AndReportsTheSearch()
+    {
+        TestPaths.RequireArtifact("onnxruntime");
+        using var dir = new TempDir();
+        var output = dir.File("cls.int8.onnx");
+        var json = dir.File("report.json");
+
+        var run = CliRunner.Run("optimize", ClsModel, "-o", output, "--quantize", "static", "--calibration-data", ClsData, "--calibration-samples", "4",
+            "--accuracy-target", "cosine=0.999999", "--eval-data", ClsData, "--json", json);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Ok), run.StdErr + run.StdOut);
+        var accuracy = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("accuracy");
+        var allInt8 = accuracy.GetProperty("allInt8").GetDouble();
+        var final = accuracy.GetProperty("final").GetDouble();
+        var floatNodes = accuracy.GetProperty("floatNodes").EnumerateArray().Select(n => n.GetProperty("node").GetString()!).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(accuracy.GetProperty("met").GetBoolean(), Is.True);
+            Assert.That(accuracy.GetProperty("samples").GetInt32(), Is.EqualTo(16));
+            Assert.That(final, Is.GreaterThanOrEqualTo(0.999999));
+            Assert.That(floatNodes.Count == 0, Is.EqualTo(allInt8 >= 0.999999), "nodes stay float only when the fully quantized model misses the target");
+            Assert.That(accuracy.GetProperty("evaluations").GetInt32(), Is.GreaterThanOrEqualTo(1));
+        });
+        var report = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+        var passFloat = report.GetProperty("floatNodes").EnumerateArray().ToDictionary(n => n.GetProperty("node").GetString()!, n => n.GetProperty("reason").GetString()!);
+        var passInt8 = report.GetProperty("quantizedNodes").EnumerateArray().Select(n => n.GetProperty("node").GetString()!).ToList();
+        foreach (var name in floatNodes)
+        {
+            Assert.That(passFloat.Where(p => p.Key.StartsWith(name + " (", StringComparison.Ordinal)).Select(p => p.Value), Has.One.Contains("ExcludeNodes"), name);
+            Assert.That(passInt8.Where(n => n.StartsWith(name + " (", StringComparison.Ordinal)), Is.Empty, name);
+        }
+        Assert.That(CliRunner.Run("verify", ClsModel, output, "--data", ClsData, "--min-cosine", "0.999999").ExitCode, Is.EqualTo(ExitCodes.Ok));
+    }
+
+    [Test]
+    public void AccuracyTarget_Unreachable_ExitsFidelityFailedAfterWritingTheBestMeasured()
+    {
+        TestPaths.RequireArtifact("onnxruntime");
+        using var dir = new TempDir();
+        var output = dir.File("cls.int8.onnx");
+        var json = dir.File("report.json");
+
+        var run = CliRunner.Run("optimize", ClsModel, "-o", output, "--quantize", "static", "--calibration-data", ClsData, "--calibration-samples", "4",
+            "--accuracy-target", "cosine=1", "--max-float-nodes", "0", "--json", json);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.FidelityFailed), run.StdErr + run.StdOut);
+        Assert.That(run.StdErr, Does.Contain("not met").And.Contain("--max-float-nodes"));
+        var accuracy = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("accuracy");
+        Assert.That(accuracy.GetProperty("met").GetBoolean(), Is.False);
+        Assert.That(accuracy.GetProperty("floatNodes").GetArrayLength(), Is.Zero);
+        Assert.That(File.Exists(output), Is.True);
+    }
+
+    [Test]
+    public void AccuracyTarget_WithoutQuantize_ExitsWithUsageError()
+    {
+        using var dir = new TempDir();
+
+        var run = CliRunner.Run("optimize", TestPaths.RequireShared("models", "mnist-8.onnx"), "-o", dir.File("out.onnx"), "--accuracy-target", "cosine=0.99");
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(run.StdErr, Does.Contain("--quantize"));
     }
 }
