@@ -62,11 +62,16 @@ public static class OptimizeCommand
             Description = "With --accuracy-target: the inputs the target is measured on (same layouts as --calibration-data; default: the calibration data)",
         };
         public Option<int?> MaxFloatNodes { get; } = new("--max-float-nodes") { Description = "With --accuracy-target: keep at most this many nodes in float" };
+        public Option<string> SensitivityMethod { get; } = new("--sensitivity-method")
+        {
+            Description = "With --accuracy-target: rank nodes by the error each removes when kept float (leave-one-out, default) or the error with each alone quantized (isolated)",
+            DefaultValueFactory = _ => "leave-one-out",
+        };
 
         public IEnumerable<Option> All =>
         [
             Mode, CalibrationData, CalibrationMethod, Percentile, Bins, Samples, ImagePreprocess, Format, NoPerChannel, ActivationType, ReduceRange,
-            Target, ExcludeOp, ExcludeNode, DynamicConv, WeightOnly, NoUpgradeOpset, AccuracyTarget, EvalData, MaxFloatNodes,
+            Target, ExcludeOp, ExcludeNode, DynamicConv, WeightOnly, NoUpgradeOpset, AccuracyTarget, EvalData, MaxFloatNodes, SensitivityMethod,
         ];
     }
 
@@ -161,19 +166,27 @@ public static class OptimizeCommand
             QuantizationPolicy? policy = null;
             OrtCalibrationProvider? calibration = null;
             CalibrationSource? source = null;
-            Func<IReadOnlyCollection<string>, IPass>? quantizer = null;
+            Func<QuantSelection, IPass>? quantizer = null;
             var images = parse.GetValue(quant.ImagePreprocess) is { } spec ? Cli.Usage(() => Pipeline.Data.Images.ImagePreprocess.Parse(spec)) : null;
             var target = parse.GetValue(quant.AccuracyTarget) is { } targetText ? Cli.Usage(() => AccuracyTarget.Parse(targetText)) : null;
             if (target != null && mode == null) throw new CliException(ExitCodes.Usage, "--accuracy-target applies to quantization: add --quantize static (or dynamic)");
             if (mode == "dynamic")
             {
                 var options = DynamicOptions(parse, quant);
-                quantizer = extra => catalog.Create(QuantizeDynamicPass.PassId, options with { ExcludeNodes = [.. options.ExcludeNodes, .. extra] });
+                quantizer = pick => catalog.Create(QuantizeDynamicPass.PassId, options with
+                {
+                    ExcludeNodes = [.. options.ExcludeNodes, .. pick.Float],
+                    IncludeNodes = pick.Only is { } only ? [.. only] : options.IncludeNodes,
+                });
             }
             else if (mode == "static")
             {
                 (var options, policy) = StaticOptions(parse, quant);
-                quantizer = extra => catalog.Create(QuantizeStaticPass.PassId, options with { ExcludeNodes = [.. options.ExcludeNodes, .. extra] });
+                quantizer = pick => catalog.Create(QuantizeStaticPass.PassId, options with
+                {
+                    ExcludeNodes = [.. options.ExcludeNodes, .. pick.Float],
+                    IncludeNodes = pick.Only is { } only ? [.. only] : options.IncludeNodes,
+                });
                 var dataDir = parse.GetValue(quant.CalibrationData)?.FullName
                     ?? throw new CliException(ExitCodes.Usage, "--quantize static needs --calibration-data DIR (a few hundred representative inputs; see --help)");
                 var calibrationOptions = new CalibrationOptions
@@ -204,7 +217,12 @@ public static class OptimizeCommand
                     ?? throw new CliException(ExitCodes.Usage, "--accuracy-target needs --eval-data DIR (inputs to measure the target on)");
                 if (parse.GetValue(quant.MaxFloatNodes) is < 0) throw new CliException(ExitCodes.Usage, "--max-float-nodes must be zero or more");
                 fallback = new AccuracyFallback(quantizer, m => Cli.Usage(() => CalibrationSource.Open(evalDir, m, images).ToList()),
-                    new FallbackOptions(target, runtime.Settings(parse, null), parse.GetValue(quant.MaxFloatNodes)),
+                    new FallbackOptions(target, runtime.Settings(parse, null), parse.GetValue(quant.MaxFloatNodes), Method: (parse.GetValue(quant.SensitivityMethod) ?? "leave-one-out").Trim().ToLowerInvariant() switch
+                    {
+                        "isolated" => Pipeline.Optimization.SensitivityMethod.Isolated,
+                        "leave-one-out" or "loo" => Pipeline.Optimization.SensitivityMethod.LeaveOneOut,
+                        var other => throw new CliException(ExitCodes.Usage, $"--sensitivity-method '{other}' is not isolated or leave-one-out"),
+                    }),
                     new CallbackProgress<FallbackProgress>(p =>
                     {
                         if (accuracyTask == null) return;
@@ -215,7 +233,7 @@ public static class OptimizeCommand
             }
             else if (quantizer != null)
             {
-                chosen.Add(Cli.Usage(() => quantizer([])));
+                chosen.Add(Cli.Usage(() => quantizer(new QuantSelection([]))));
             }
 
             var request = new OptimizeRequest(modelPath, parse.GetValue(output)!.FullName, chosen,
@@ -342,10 +360,10 @@ public static class OptimizeCommand
         AnsiConsole.MarkupLine($"accuracy target {Markup.Escape(a.Target.ToString())} on {a.Samples} samples: {verdict}; all int8 {a.MetricAllInt8:F6} → written {a.MetricFinal:F6}, " +
             $"{a.FloatNodes.Count} nodes kept float ({a.Evaluations} models evaluated, {a.Seconds:F1} s)");
         if (a.FloatNodes.Count == 0) return;
-        var table = new Table().AddColumns("kept float", "op", "MACs", "error if only it is float", "gain");
+        var table = new Table().AddColumns("kept float", "op", "MACs", "sensitivity");
         foreach (var n in a.FloatNodes.Take(20))
         {
-            table.AddRow(Markup.Escape(n.Node), n.OpType, n.Macs is { } m ? Format.Metric(m) : "?", n.ErrorWhenFloat.ToString("G4"), n.Gain.ToString("G4"));
+            table.AddRow(Markup.Escape(n.Node), n.OpType, n.Macs is { } m ? Format.Metric(m) : "?", n.Score.ToString("G4"));
         }
         AnsiConsole.Write(table);
         if (a.FloatNodes.Count > 20) AnsiConsole.MarkupLineInterpolated($"[grey]{a.FloatNodes.Count - 20} more in the --json report[/]");
@@ -414,6 +432,7 @@ public static class OptimizeCommand
             accuracy = accuracy == null ? null : new
             {
                 target = new { metric = accuracy.Target.Metric.ToString().ToLowerInvariant(), value = accuracy.Target.Value },
+                sensitivityMethod = accuracy.Method == Pipeline.Optimization.SensitivityMethod.Isolated ? "isolated" : "leave-one-out",
                 samples = accuracy.Samples,
                 met = accuracy.Met,
                 allInt8 = accuracy.MetricAllInt8,
@@ -437,5 +456,5 @@ public static class OptimizeCommand
         };
     }
 
-    private static object Sensitivity(NodeSensitivity s) => new { node = s.Node, op = s.OpType, macs = s.Macs, errorWhenFloat = s.ErrorWhenFloat, gain = s.Gain };
+    private static object Sensitivity(NodeSensitivity s) => new { node = s.Node, op = s.OpType, macs = s.Macs, error = s.Error, score = s.Score };
 }

@@ -47,20 +47,39 @@ public sealed record AccuracyTarget(AccuracyMetric Metric, double Value)
     public override string ToString() => $"{(Metric == AccuracyMetric.Cosine ? "cosine" : "top1")} ≥ {Value.ToString(CultureInfo.InvariantCulture)}";
 }
 
+/// <summary>How <see cref="AccuracyFallback"/> measures a node's share of the output error.</summary>
+/// <remarks>
+/// Measured on ppocrv4_rec (cosine ≥ 0.99): leave-one-out met the target with 15 % of the quantized MACs back in float,
+/// isolated with 98 % (a node quantized alone pays for Q/DQ its neighbours would share); on ppocrv4_det both kept 2–3 nodes.
+/// </remarks>
+public enum SensitivityMethod
+{
+    /// <summary>Quantize everything but that node and measure how much the error falls: its contribution within the quantized model (default).</summary>
+    LeaveOneOut,
+
+    /// <summary>Quantize that node alone (everything else float) and measure the output error.</summary>
+    Isolated,
+}
+
+/// <summary>Which nodes a candidate quantizes: never those in <paramref name="Float"/>; when <paramref name="Only"/> is set, only those.</summary>
+public sealed record QuantSelection(IReadOnlyCollection<string> Float, IReadOnlyCollection<string>? Only = null);
+
 /// <summary>Settings of <see cref="AccuracyFallback"/>.</summary>
 /// <param name="Target">The bound the quantized model must meet on the evaluation samples.</param>
 /// <param name="Settings">How the candidates run in ONNX Runtime.</param>
 /// <param name="MaxFloatNodes">Give up (target missed) rather than keep more than this many nodes in float; null: no limit.</param>
 /// <param name="CostRuns">Timed runs per model when measuring the latency cost of the float nodes (0: not measured).</param>
-public sealed record FallbackOptions(AccuracyTarget Target, RuntimeSettings Settings, int? MaxFloatNodes = null, int CostRuns = 30);
+/// <param name="Method">How node sensitivity is measured.</param>
+public sealed record FallbackOptions(AccuracyTarget Target, RuntimeSettings Settings, int? MaxFloatNodes = null, int CostRuns = 30,
+    SensitivityMethod Method = SensitivityMethod.LeaveOneOut);
 
-/// <summary>One quantized node's share of the output error: how much the error falls when it alone stays in float.</summary>
+/// <summary>One quantized node's share of the output error.</summary>
 /// <param name="Node">Node name.</param>
 /// <param name="OpType">Its op type.</param>
 /// <param name="Macs">Its multiply-accumulates (null where shapes are unknown).</param>
-/// <param name="ErrorWhenFloat">The output error (Σ over outputs of 1 − cosine) with only this node in float.</param>
-/// <param name="Gain">The error with every node quantized minus <paramref name="ErrorWhenFloat"/>: positive when keeping it float helps.</param>
-public sealed record NodeSensitivity(string Node, string OpType, long? Macs, double ErrorWhenFloat, double Gain);
+/// <param name="Error">The output error (Σ over outputs of 1 − cosine) of the probe: only this node quantized (<see cref="SensitivityMethod.Isolated"/>) or all but this node (<see cref="SensitivityMethod.LeaveOneOut"/>).</param>
+/// <param name="Score">How harmful the node is (higher: kept float sooner): <paramref name="Error"/> itself (isolated) or the error it removes when float (leave-one-out).</param>
+public sealed record NodeSensitivity(string Node, string OpType, long? Macs, double Error, double Score);
 
 /// <summary>What keeping the chosen nodes in float costs, measured on the settings' execution provider.</summary>
 public sealed record FallbackCost(long BytesAllInt8, long BytesFinal, double P50AllInt8Ms, double P50FinalMs)
@@ -71,6 +90,7 @@ public sealed record FallbackCost(long BytesAllInt8, long BytesFinal, double P50
 
 /// <summary>The outcome of an accuracy-aware quantization.</summary>
 /// <param name="Target">The bound asked for.</param>
+/// <param name="Method">How sensitivity was measured.</param>
 /// <param name="Samples">Evaluation samples used.</param>
 /// <param name="MetricAllInt8">The metric with every candidate quantized.</param>
 /// <param name="MetricFinal">The metric of the model written.</param>
@@ -84,6 +104,7 @@ public sealed record FallbackCost(long BytesAllInt8, long BytesFinal, double P50
 /// <param name="Cost">What the float nodes cost in size and latency (null when nothing stayed float or timing was off).</param>
 public sealed record FallbackResult(
     AccuracyTarget Target,
+    SensitivityMethod Method,
     int Samples,
     double MetricAllInt8,
     double MetricFinal,
@@ -101,13 +122,14 @@ public readonly record struct FallbackProgress(string Phase, int Done, int Total
 
 /// <summary>
 /// Accuracy-aware quantization: quantizes every candidate, and when the result misses the target on the evaluation
-/// samples, measures each quantized node's sensitivity (the output error with that node alone kept in float), then keeps
+/// samples, measures each quantized node's sensitivity (<see cref="SensitivityMethod"/>: by default how much the output
+/// error falls when that node alone stays float), then keeps
 /// the most harmful nodes in float — the fewest, found by doubling then bisecting over the sensitivity order — until the
 /// target is met. Every decision is measured in ONNX Runtime against the float reference; calibration runs once (its
 /// table is reused by every candidate). The model written is one that was measured.
 /// </summary>
 public sealed class AccuracyFallback(
-    Func<IReadOnlyCollection<string>, IPass> quantizer,
+    Func<QuantSelection, IPass> quantizer,
     Func<Model, IReadOnlyList<Sample>> evaluationData,
     FallbackOptions options,
     IProgress<FallbackProgress>? progress = null) : IModelStage
@@ -135,12 +157,12 @@ public sealed class AccuracyFallback(
         }
 
         var evaluations = 0;
-        Candidate Evaluate(IReadOnlyCollection<string> floatNodes)
+        Candidate Evaluate(IReadOnlyCollection<string> floatNodes, IReadOnlyCollection<string>? only = null)
         {
             cached.Cancellation.ThrowIfCancellationRequested();
             evaluations++;
             var copy = ModelReader.Copy(model);
-            var pass = quantizer(floatNodes);
+            var pass = quantizer(new QuantSelection(floatNodes, only));
             var report = pass.Run(copy, cached);
             var quantized = pass switch
             {
@@ -166,15 +188,17 @@ public sealed class AccuracyFallback(
             for (var i = 0; i < candidates.Count; i++)
             {
                 progress?.Report(new FallbackProgress("sensitivity", i, candidates.Count));
-                var one = Evaluate([candidates[i].Name]);
-                var error = Error(one.Verdict);
-                sensitivities.Add(new NodeSensitivity(candidates[i].Name, candidates[i].OpType, macs.GetValueOrDefault(candidates[i].Name), error, baseError - error));
+                var name = candidates[i].Name;
+                var probe = options.Method == SensitivityMethod.Isolated ? Evaluate([], [name]) : Evaluate([name]);
+                var error = Error(probe.Verdict);
+                var score = options.Method == SensitivityMethod.Isolated ? error : baseError - error;
+                sensitivities.Add(new NodeSensitivity(name, candidates[i].OpType, macs.GetValueOrDefault(name), error, score));
             }
-            sensitivities = [.. sensitivities.OrderByDescending(s => s.Gain).ThenBy(s => s.Macs ?? 0)];
-            var helpful = sensitivities.Where(s => s.Gain > 0).ToList();
-            var limit = Math.Min(helpful.Count, options.MaxFloatNodes ?? int.MaxValue);
-            (best, var count) = Search(helpful, limit, k => Evaluate([.. helpful.Take(k).Select(s => s.Node)]), all);
-            kept = [.. helpful.Take(count)];
+            sensitivities = [.. sensitivities.OrderByDescending(s => s.Score).ThenBy(s => s.Macs ?? 0)];
+            var order = sensitivities;
+            var limit = Math.Min(order.Count, options.MaxFloatNodes ?? int.MaxValue);
+            (best, var count) = Search(limit, k => Evaluate([.. order.Take(k).Select(s => s.Node)]), all);
+            kept = [.. order.Take(count)];
         }
         var finalMetric = Metric(best.Verdict);
 
@@ -186,7 +210,7 @@ public sealed class AccuracyFallback(
         }
         reports.Add(best.Report);
         var quantizedMacs = candidates.Sum(c => macs.GetValueOrDefault(c.Name) ?? 0);
-        LastResult = new FallbackResult(options.Target, evaluation.Count, allMetric, finalMetric, Meets(finalMetric), sensitivities, kept,
+        LastResult = new FallbackResult(options.Target, options.Method, evaluation.Count, allMetric, finalMetric, Meets(finalMetric), sensitivities, kept,
             kept.Sum(k => k.Macs ?? 0), quantizedMacs, evaluations, clock.Elapsed.TotalSeconds, cost);
         return best.Model;
     }
@@ -196,7 +220,7 @@ public sealed class AccuracyFallback(
     /// bisection between the last miss and the first hit. Returns the best model measured (the first hit, or the highest
     /// metric when none meets the target) and its k.
     /// </summary>
-    private (Candidate Model, int Count) Search(List<NodeSensitivity> order, int limit, Func<int, Candidate> evaluate, Candidate none)
+    private (Candidate Model, int Count) Search(int limit, Func<int, Candidate> evaluate, Candidate none)
     {
         var measured = new Dictionary<int, Candidate> { [0] = none };
         Candidate At(int k)

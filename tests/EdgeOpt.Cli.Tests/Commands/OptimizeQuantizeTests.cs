@@ -132,6 +132,7 @@ public class OptimizeQuantizeTests
     [TestCase("--calibration-method", "median", "unknown calibration method")]
     [TestCase("--accuracy-target", "rmse=0.1", "cosine or top1")]
     [TestCase("--accuracy-target", "cosine=2", "number in (0, 1]")]
+    [TestCase("--sensitivity-method", "random", "isolated or leave-one-out")]
     public void Options_Unknown_ExitWithUsageErrorListingTheChoices(string option, string value, string message)
     {
         using var dir = new TempDir();

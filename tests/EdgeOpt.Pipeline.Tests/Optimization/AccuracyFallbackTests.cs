@@ -46,14 +46,15 @@ public class AccuracyFallbackTests
         return samples;
     }
 
-    private static (AccuracyFallback Stage, OrtCalibrationProvider Calibration) Stage(double cosine, int? maxFloat = null, bool outlier = true)
+    private static (AccuracyFallback Stage, OrtCalibrationProvider Calibration) Stage(double cosine, int? maxFloat = null, bool outlier = true,
+        SensitivityMethod method = SensitivityMethod.LeaveOneOut)
     {
         var settings = OrtSettings();
         var calibration = new OrtCalibrationProvider(_ => Samples(8, 10, outlier), new CalibrationOptions { Method = CalibrationMethod.MinMax, Settings = settings });
         var stage = new AccuracyFallback(
-            extra => new QuantizeStaticPass(new QuantizeStaticOptions { ExcludeNodes = [.. extra] }),
+            pick => new QuantizeStaticPass(new QuantizeStaticOptions { ExcludeNodes = [.. pick.Float], IncludeNodes = [.. pick.Only ?? []] }),
             _ => Samples(6, 50, outlier),
-            new FallbackOptions(new AccuracyTarget(AccuracyMetric.Cosine, cosine), settings, maxFloat, CostRuns: 3));
+            new FallbackOptions(new AccuracyTarget(AccuracyMetric.Cosine, cosine), settings, maxFloat, CostRuns: 3, Method: method));
         return (stage, calibration);
     }
 
@@ -63,10 +64,11 @@ public class AccuracyFallbackTests
         return stage.Apply(ModelReader.Copy(model), model, new PassContext { Calibration = calibration }, reports);
     }
 
-    [Test]
-    public void OutlierInput_KeepsTheSensitiveNodeFloat_AndMeetsTheTarget()
+    [TestCase(SensitivityMethod.LeaveOneOut)]
+    [TestCase(SensitivityMethod.Isolated)]
+    public void OutlierInput_KeepsTheSensitiveNodeFloat_AndMeetsTheTarget(SensitivityMethod method)
     {
-        var (stage, calibration) = Stage(0.99);
+        var (stage, calibration) = Stage(0.99, method: method);
         var reports = new List<PassReport>();
 
         var model = Apply(stage, calibration, reports);
@@ -77,7 +79,8 @@ public class AccuracyFallbackTests
         Assert.That(result.MetricFinal, Is.GreaterThanOrEqualTo(0.99));
         Assert.That(result.FloatNodes.Select(n => n.Node), Is.EqualTo(new[] { "first" }));
         Assert.That(result.Sensitivities[0].Node, Is.EqualTo("first"), "most harmful first");
-        Assert.That(result.Sensitivities[0].Gain, Is.GreaterThan(result.Sensitivities[1].Gain));
+        Assert.That(result.Sensitivities[0].Score, Is.GreaterThan(result.Sensitivities[1].Score));
+        Assert.That(result.Method, Is.EqualTo(method));
         Assert.That(model.Graph.Nodes.Single(n => n.Name == "first").OpType, Is.EqualTo(OpTypes.MatMul), "kept float");
         Assert.That(model.Graph.Nodes.Where(n => n.OpType == "DequantizeLinear"), Is.Not.Empty, "'second' is still quantized");
         Assert.That(reports.Single().PassId, Is.EqualTo(QuantizeStaticPass.PassId));
