@@ -23,6 +23,7 @@ var root = new RootCommand("EdgeOpt: optimize ONNX models for edge devices and C
     PassesCommand.Create(catalog),
     BenchCommand.Create(),
     VerifyCommand.Create(),
+    SensitivityCommand.Create(catalog),
     RuntimeCommand.Create(),
 };
 try
