@@ -125,7 +125,7 @@ public readonly record struct FallbackProgress(string Phase, int Done, int Total
 /// samples, measures each quantized node's sensitivity (<see cref="SensitivityMethod"/>: by default how much the output
 /// error falls when that node alone stays float), then keeps
 /// the most harmful nodes in float — the fewest, found by doubling then bisecting over the sensitivity order — until the
-/// target is met. Every decision is measured in ONNX Runtime against the float reference; calibration runs once (its
+/// target is met; then drops, costliest first, each kept node the target turns out not to need. Every decision is measured in ONNX Runtime against the float reference; calibration runs once (its
 /// table is reused by every candidate). The model written is one that was measured.
 /// </summary>
 public sealed class AccuracyFallback(
@@ -199,6 +199,21 @@ public sealed class AccuracyFallback(
             var limit = Math.Min(order.Count, options.MaxFloatNodes ?? int.MaxValue);
             (best, var count) = Search(limit, k => Evaluate([.. order.Take(k).Select(s => s.Node)]), all);
             kept = [.. order.Take(count)];
+            if (Meets(Metric(best.Verdict)) && kept.Count > 1)
+            {
+                // The order is a guess (sensitivities measured one node at a time); drop what the target turns out not to need,
+                // costliest first, each drop measured.
+                var costliest = kept.OrderByDescending(n => n.Macs ?? 0).ToList();
+                for (var i = 0; i < costliest.Count; i++)
+                {
+                    var node = costliest[i];
+                    progress?.Report(new FallbackProgress("trim", i, costliest.Count));
+                    var without = kept.Where(n => n != node).ToList();
+                    var trial = Evaluate([.. without.Select(n => n.Node)]);
+                    if (!Meets(Metric(trial.Verdict))) continue;
+                    (best, kept) = (trial, without);
+                }
+            }
         }
         var finalMetric = Metric(best.Verdict);
 
