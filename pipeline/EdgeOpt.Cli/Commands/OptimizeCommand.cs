@@ -53,6 +53,11 @@ public static class OptimizeCommand
             Description = "Leave an old opset alone (by default an opset < 13 is raised to 13 when every node provably keeps its meaning, so int8 operators exist)",
         };
 
+        public Option<int> FloatStemChannels { get; } = new("--float-stem-channels")
+        {
+            Description = "Static: keep Convs with at most this many input channels (e.g. 3: an RGB stem) in float, where ORT runs them faster (0: quantize all)",
+            DefaultValueFactory = _ => 0,
+        };
         public Option<string?> AccuracyTarget { get; } = new("--accuracy-target")
         {
             Description = "Keep the most error-prone quantized nodes in float until the model meets this on --eval-data: cosine=0.99 or top1=0.99",
@@ -71,7 +76,7 @@ public static class OptimizeCommand
         public IEnumerable<Option> All =>
         [
             Mode, CalibrationData, CalibrationMethod, Percentile, Bins, Samples, ImagePreprocess, Format, NoPerChannel, ActivationType, ReduceRange,
-            Target, ExcludeOp, ExcludeNode, DynamicConv, WeightOnly, NoUpgradeOpset, AccuracyTarget, EvalData, MaxFloatNodes, SensitivityMethod,
+            Target, ExcludeOp, ExcludeNode, DynamicConv, WeightOnly, NoUpgradeOpset, FloatStemChannels, AccuracyTarget, EvalData, MaxFloatNodes, SensitivityMethod,
         ];
     }
 
@@ -169,6 +174,12 @@ public static class OptimizeCommand
             Func<QuantSelection, IPass>? quantizer = null;
             var images = parse.GetValue(quant.ImagePreprocess) is { } spec ? Cli.Usage(() => Pipeline.Data.Images.ImagePreprocess.Parse(spec)) : null;
             var target = parse.GetValue(quant.AccuracyTarget) is { } targetText ? Cli.Usage(() => AccuracyTarget.Parse(targetText)) : null;
+            var sensitivity = (parse.GetValue(quant.SensitivityMethod) ?? "leave-one-out").Trim().ToLowerInvariant() switch
+            {
+                "isolated" => Pipeline.Optimization.SensitivityMethod.Isolated,
+                "leave-one-out" or "loo" => Pipeline.Optimization.SensitivityMethod.LeaveOneOut,
+                var other => throw new CliException(ExitCodes.Usage, $"--sensitivity-method '{other}' is not isolated or leave-one-out"),
+            };
             if (target != null && mode == null) throw new CliException(ExitCodes.Usage, "--accuracy-target applies to quantization: add --quantize static (or dynamic)");
             if (mode == "dynamic")
             {
@@ -217,12 +228,7 @@ public static class OptimizeCommand
                     ?? throw new CliException(ExitCodes.Usage, "--accuracy-target needs --eval-data DIR (inputs to measure the target on)");
                 if (parse.GetValue(quant.MaxFloatNodes) is < 0) throw new CliException(ExitCodes.Usage, "--max-float-nodes must be zero or more");
                 fallback = new AccuracyFallback(quantizer, m => Cli.Usage(() => CalibrationSource.Open(evalDir, m, images).ToList()),
-                    new FallbackOptions(target, runtime.Settings(parse, null), parse.GetValue(quant.MaxFloatNodes), Method: (parse.GetValue(quant.SensitivityMethod) ?? "leave-one-out").Trim().ToLowerInvariant() switch
-                    {
-                        "isolated" => Pipeline.Optimization.SensitivityMethod.Isolated,
-                        "leave-one-out" or "loo" => Pipeline.Optimization.SensitivityMethod.LeaveOneOut,
-                        var other => throw new CliException(ExitCodes.Usage, $"--sensitivity-method '{other}' is not isolated or leave-one-out"),
-                    }),
+                    new FallbackOptions(target, runtime.Settings(parse, null), parse.GetValue(quant.MaxFloatNodes), Method: sensitivity),
                     new CallbackProgress<FallbackProgress>(p =>
                     {
                         if (accuracyTask == null) return;
@@ -301,7 +307,9 @@ public static class OptimizeCommand
             ExcludeOpTypes = [.. (parse.GetValue(q.ExcludeOp) ?? []).SelectMany(Split)],
             ExcludeNodes = [.. (parse.GetValue(q.ExcludeNode) ?? []).SelectMany(Split)],
             UpgradeOpset = !parse.GetValue(q.NoUpgradeOpset),
+            FloatStemMaxChannels = parse.GetValue(q.FloatStemChannels),
         };
+        if (options.Validate().FirstOrDefault() is { } problem) throw new CliException(ExitCodes.Usage, problem.Replace("FloatStemMaxChannels", "--float-stem-channels"));
         var chosen = policy with
         {
             SignedActivations = activation == QuantType.S8,

@@ -133,6 +133,7 @@ public class OptimizeQuantizeTests
     [TestCase("--accuracy-target", "rmse=0.1", "cosine or top1")]
     [TestCase("--accuracy-target", "cosine=2", "number in (0, 1]")]
     [TestCase("--sensitivity-method", "random", "isolated or leave-one-out")]
+    [TestCase("--float-stem-channels", "-1", "--float-stem-channels -1 is negative")]
     public void Options_Unknown_ExitWithUsageErrorListingTheChoices(string option, string value, string message)
     {
         using var dir = new TempDir();
