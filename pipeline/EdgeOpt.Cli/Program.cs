@@ -25,6 +25,7 @@ var root = new RootCommand("EdgeOpt: optimize ONNX models for edge devices and C
     VerifyCommand.Create(),
     SensitivityCommand.Create(catalog),
     RuntimeCommand.Create(),
+    TargetsCommand.Create(),
 };
 try
 {
