@@ -26,6 +26,7 @@ var root = new RootCommand("EdgeOpt: optimize ONNX models for edge devices and C
     SensitivityCommand.Create(catalog),
     RuntimeCommand.Create(),
     TargetsCommand.Create(),
+    DeployCommand.Create(),
 };
 try
 {

@@ -219,10 +219,22 @@ public sealed unsafe class OrtLibrary
         return [.. LibraryFileNames().Select(n => new Candidate(System.IO.Path.Combine(full, n), FromLoader: false))];
     }
 
-    private static List<Candidate> SearchCandidates()
+    /// <summary>
+    /// The provisioned library file for another machine's runtime identifier (e.g. <c>linux-arm64</c> for a bundle), found in the
+    /// same folders as the default search (<c>onnxruntime/RID</c> beside the app, <c>artifacts/onnxruntime/RID</c> above it), without
+    /// loading it; null when none is there. <paramref name="tried"/> lists the paths looked at.
+    /// </summary>
+    public static string? ProvisionedPath(string rid, out IReadOnlyList<string> tried)
+    {
+        var paths = SearchCandidates(rid).Where(c => !c.FromLoader).Select(c => c.Display).ToList();
+        tried = paths;
+        return paths.FirstOrDefault(File.Exists);
+    }
+
+    private static List<Candidate> SearchCandidates(string? rid = null)
     {
         var file = LibraryFileNames()[0];
-        var rid = RuntimeId;
+        rid ??= RuntimeId;
         var baseDir = AppContext.BaseDirectory;
         var list = new List<Candidate> { new(System.IO.Path.Combine(baseDir, "onnxruntime", rid, file), FromLoader: false) };
         for (var dir = new DirectoryInfo(baseDir); dir != null; dir = dir.Parent)

@@ -4,6 +4,7 @@ using EdgeOpt.Onnx.IO;
 using EdgeOpt.Pipeline.Benchmarking;
 using EdgeOpt.Pipeline.Execution;
 using EdgeOpt.Runtime;
+using EdgeOpt.Targets;
 using Spectre.Console;
 
 namespace EdgeOpt.Cli.Commands;
@@ -31,10 +32,15 @@ public static class BenchCommand
         var inputs = new Option<DirectoryInfo?>("--inputs") { Description = "Real inputs in the ONNX test-data layout (test_data_set_k/input_i.pb); default: seeded random" };
         var json = new Option<FileInfo?>("--json") { Description = "Write the results as JSON (an array when several providers are given)" };
         var noProfile = new Option<bool>("--no-node-count") { Description = "Skip the profiled session that counts which provider ran each node" };
+        var target = new Option<string?>("--target")
+        {
+            Description = "Run as on this target profile (edgeopt targets): its providers in preference order with their options (optional ones only if the library has them) and its threads",
+        };
+        var targetDirs = TargetsCommand.DirectoriesOption();
         var runtime = new RuntimeCliOptions();
         var command = new Command("bench", "Time a model in ONNX Runtime on one or more execution providers")
         {
-            model, eps, warmup, runs, duration, concurrency, shapes, batch, inputs, json, noProfile,
+            model, eps, warmup, runs, duration, concurrency, shapes, batch, inputs, json, noProfile, target, targetDirs,
         };
         runtime.AddTo(command);
         command.SetAction(parse => Cli.Guard(() =>
@@ -49,8 +55,19 @@ public static class BenchCommand
             if (parse.GetValue(batch) is < 1) throw new CliException(ExitCodes.Usage, "--batch must be at least 1");
 
             var library = runtime.Settings(parse, null).LoadLibrary();
-            providers = [.. providers.Select(p => ExecutionProviders.Resolve(p, library)).DistinctBy(p => p.ProviderName).Select(p => p.FriendlyName)];
-            var settings = providers.Select(p => runtime.Settings(parse, p)).ToList();
+            List<RuntimeSettings> settings;
+            if (parse.GetValue(target) is { } targetName)
+            {
+                if (parse.GetValue(eps) is { Length: > 0 }) throw new CliException(ExitCodes.Usage, "--target sets the providers: drop --ep (or drop --target)");
+                var profile = TargetsCommand.Load(() => TargetProfiles.Find(targetName, TargetsCommand.Int8Targets, (parse.GetValue(targetDirs) ?? []).Select(d => d.FullName)));
+                settings = [ForTarget(profile, library, runtime.Settings(parse, null))];
+                Console.Error.WriteLine($"target {profile.Name}: providers {settings[0].ProviderLabel}, {(settings[0].IntraOpThreads == 0 ? "auto" : settings[0].IntraOpThreads.ToString(CultureInfo.InvariantCulture))} threads");
+            }
+            else
+            {
+                providers = [.. providers.Select(p => ExecutionProviders.Resolve(p, library)).DistinctBy(p => p.ProviderName).Select(p => p.FriendlyName)];
+                settings = [.. providers.Select(p => runtime.Settings(parse, p))];
+            }
             var ir = ModelReader.Read(path);
             var samples = Cli.Usage(() => BenchmarkInputs.Create(ir, parse.GetValue(inputs)?.FullName,
                 InputShapes.Parse(parse.GetValue(shapes)), parse.GetValue(batch), randomCount: 1));
@@ -65,6 +82,38 @@ public static class BenchCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Settings that run as on <paramref name="profile"/>: its providers the library has, in order (an optional one it lacks is
+    /// left out; a required one it lacks is an error naming what it has), with the profile's options under any --ep-option, and
+    /// the profile's threads unless --threads was given.
+    /// </summary>
+    internal static RuntimeSettings ForTarget(TargetProfile profile, OrtLibrary library, RuntimeSettings given)
+    {
+        var chosen = new List<ProviderSpec>();
+        foreach (var p in profile.Providers)
+        {
+            try
+            {
+                ExecutionProviders.Resolve(p.Name, library);
+            }
+            catch (ExecutionProviderException) when (p.Optional)
+            {
+                Console.Error.WriteLine($"target {profile.Name}: optional provider {p.Name} is not in this ONNX Runtime library; skipped");
+                continue;
+            }
+            var options = new Dictionary<string, string>(p.Options, StringComparer.Ordinal);
+            if (chosen.Count == 0) foreach (var (k, v) in given.ExecutionProviderOptions ?? new Dictionary<string, string>()) options[k] = v;
+            chosen.Add(new ProviderSpec(p.Name, options));
+        }
+        return given with
+        {
+            ExecutionProvider = chosen[0].Name,
+            ExecutionProviderOptions = chosen[0].Options,
+            ThenProviders = chosen.Count > 1 ? chosen.Skip(1).ToList() : null,
+            IntraOpThreads = given.IntraOpThreads != 0 ? given.IntraOpThreads : profile.Threads,
+        };
     }
 
     private static List<BenchmarkResult> RunAll(string path, IReadOnlyList<Pipeline.Data.Sample> samples, List<RuntimeSettings> settings, BenchmarkOptions options) =>

@@ -65,6 +65,7 @@ public static class Benchmark
 
         var library = settings.LoadLibrary();
         var ep = ExecutionProviders.Resolve(settings.ExecutionProvider ?? "cpu", library);
+        foreach (var then in settings.ThenProviders ?? []) ExecutionProviders.Resolve(then.Name, library);
         ProcessMemory.ResetPeak();
         progress?.Report(new BenchmarkProgress("loading", 0, 0, 0));
         var loadStart = Stopwatch.GetTimestamp();
@@ -86,7 +87,8 @@ public static class Benchmark
                 var (latencies, wallSeconds) = TimedRuns(session, feeds, outputNames, options, progress);
                 var peakRss = ProcessMemory.PeakRssBytes();
                 var (onEp, total) = options.ProfileNodes ? CountNodes(library, modelPath, settings, feeds[0], ep) : ((int?)null, (int?)null);
-                return new BenchmarkResult(modelPath, library.Version, ep.FriendlyName, settings.IntraOpThreads, options.Concurrency,
+                var label = settings.ThenProviders is { Count: > 0 } ? settings.ProviderLabel : ep.FriendlyName;
+                return new BenchmarkResult(modelPath, library.Version, label, settings.IntraOpThreads, options.Concurrency,
                     latencies.Length, sessionLoadMs, firstRunMs, LatencyStats.From(latencies), latencies.Length / wallSeconds, peakRss, onEp, total);
             }
             finally

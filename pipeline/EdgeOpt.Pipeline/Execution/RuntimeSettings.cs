@@ -12,13 +12,16 @@ namespace EdgeOpt.Pipeline.Execution;
 /// <param name="IntraOpThreads">Threads inside an operator; 0 lets ONNX Runtime choose.</param>
 /// <param name="OptimizationLevel">ONNX Runtime's own graph optimizations.</param>
 /// <param name="FreeDimensions">Values for named symbolic dimensions (e.g. batch=1).</param>
+/// <param name="ThenProviders">Providers appended after <paramref name="ExecutionProvider"/>, in preference order (a target profile's
+/// list, e.g. tensorrt then cuda): ONNX Runtime places each node on the first that takes it, the CPU EP last.</param>
 public sealed record RuntimeSettings(
     string? OrtLibraryPath = null,
     string? ExecutionProvider = null,
     IReadOnlyDictionary<string, string>? ExecutionProviderOptions = null,
     int IntraOpThreads = 0,
     GraphOptimizationLevel OptimizationLevel = GraphOptimizationLevel.All,
-    IReadOnlyDictionary<string, long>? FreeDimensions = null)
+    IReadOnlyDictionary<string, long>? FreeDimensions = null,
+    IReadOnlyList<ProviderSpec>? ThenProviders = null)
 {
     /// <summary>The library these settings name (loaded once per process).</summary>
     public OrtLibrary LoadLibrary() => OrtLibrary.Load(OrtLibraryPath);
@@ -41,6 +44,11 @@ public sealed record RuntimeSettings(
             {
                 options.AppendExecutionProvider(ExecutionProvider!, ExecutionProviderOptions);
             }
+            foreach (var then in ThenProviders ?? [])
+            {
+                if (ExecutionProviders.TryResolve(then.Name, out var info) && info.ProviderName == "CPUExecutionProvider") continue;
+                options.AppendExecutionProvider(then.Name, then.Options);
+            }
             return options;
         }
         catch
@@ -49,6 +57,11 @@ public sealed record RuntimeSettings(
             throw;
         }
     }
+
+    /// <summary>"cuda", or "tensorrt>cuda>cpu" with providers after the first.</summary>
+    public string ProviderLabel => ThenProviders is { Count: > 0 } then
+        ? string.Join(">", then.Select(p => p.Name).Prepend(ExecutionProvider ?? "cpu"))
+        : ExecutionProvider ?? "cpu";
 
     /// <summary>Parses disabled|basic|extended|all.</summary>
     /// <exception cref="ArgumentException">Another word.</exception>
@@ -61,3 +74,6 @@ public sealed record RuntimeSettings(
         _ => throw new ArgumentException($"unknown optimization level '{text}': use disabled, basic, extended or all"),
     };
 }
+
+/// <summary>An execution provider by name (cpu, cuda, tensorrt, xnnpack …) with the options ONNX Runtime gets for it.</summary>
+public sealed record ProviderSpec(string Name, IReadOnlyDictionary<string, string>? Options = null);
