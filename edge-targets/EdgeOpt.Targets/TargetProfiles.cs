@@ -89,7 +89,7 @@ public static partial class TargetProfiles
         {
             throw new TargetProfileException($"{source}:1:1: a target profile is one mapping (name:, rid:, providers: …)");
         }
-        var reader = new Reader(source);
+        var reader = new YamlReader(source, m => new TargetProfileException(m));
         reader.RejectUnknown(root, Keys);
         var name = reader.String(root, "name", required: true)!;
         if (!NamePattern().IsMatch(name)) reader.Fail(reader.Node(root, "name")!, $"name '{name}' must be lower-case letters, digits and dashes");
@@ -106,7 +106,7 @@ public static partial class TargetProfiles
 
     private static bool IsProfileFile(string path) => Path.GetExtension(path) is ".yaml" or ".yml" or ".json";
 
-    private static List<ProviderPreference> Providers(Reader reader, YamlMappingNode root)
+    private static List<ProviderPreference> Providers(YamlReader reader, YamlMappingNode root)
     {
         if (reader.Node(root, "providers") is not YamlSequenceNode list || list.Children.Count == 0)
         {
@@ -142,7 +142,7 @@ public static partial class TargetProfiles
         return result;
     }
 
-    private static Int8Flavour Int8(Reader reader, YamlMappingNode root, IReadOnlyCollection<string> int8Targets)
+    private static Int8Flavour Int8(YamlReader reader, YamlMappingNode root, IReadOnlyCollection<string> int8Targets)
     {
         if (reader.Node(root, "int8") is not { } node) return new Int8Flavour("host");
         if (node is not YamlMappingNode map) { reader.Fail(node, "int8 is a mapping: { target: arm64, format: qdq }"); return new Int8Flavour("host"); }
@@ -159,7 +159,7 @@ public static partial class TargetProfiles
         return new Int8Flavour(target, format, activation);
     }
 
-    private static (int Min, int Max) Opset(Reader reader, YamlMappingNode root)
+    private static (int Min, int Max) Opset(YamlReader reader, YamlMappingNode root)
     {
         if (reader.Node(root, "opset") is not { } node) return (7, 23);
         if (node is not YamlMappingNode map) { reader.Fail(node, "opset is a mapping: { min: 13, max: 21 }"); return (0, 0); }
@@ -172,60 +172,4 @@ public static partial class TargetProfiles
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]*$")]
     private static partial Regex NamePattern();
-
-    /// <summary>Typed access to mapping entries, failing with the file and line.</summary>
-    private sealed class Reader(string source)
-    {
-        public YamlNode? Node(YamlMappingNode map, string key) =>
-            map.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node : null;
-
-        public void RejectUnknown(YamlMappingNode map, IReadOnlyCollection<string> keys)
-        {
-            foreach (var key in map.Children.Keys)
-            {
-                var text = (key as YamlScalarNode)?.Value ?? "";
-                if (!keys.Contains(text)) Fail(key, $"unknown key '{text}': the keys here are {string.Join(", ", keys)}");
-            }
-        }
-
-        public string? String(YamlMappingNode map, string key, bool required = false)
-        {
-            var node = Node(map, key);
-            if (node == null)
-            {
-                if (required) Fail(map, $"'{key}' is missing");
-                return null;
-            }
-            if (node is not YamlScalarNode scalar || string.IsNullOrWhiteSpace(scalar.Value)) Fail(node, $"'{key}' needs a value");
-            return ((YamlScalarNode)node).Value!.Trim();
-        }
-
-        public int? Int(YamlMappingNode map, string key)
-        {
-            var text = String(map, key);
-            if (text == null) return null;
-            if (!int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value))
-            {
-                Fail(Node(map, key)!, $"'{key}' must be a whole number, not '{text}'");
-            }
-            return value;
-        }
-
-        public bool? Bool(YamlMappingNode map, string key)
-        {
-            var text = String(map, key);
-            return text switch
-            {
-                null => null,
-                "true" => true,
-                "false" => false,
-                _ => Fail<bool?>(Node(map, key)!, $"'{key}' must be true or false, not '{text}'"),
-            };
-        }
-
-        public void Fail(YamlNode node, string message) => Fail<object>(node, message);
-
-        private T Fail<T>(YamlNode node, string message) =>
-            throw new TargetProfileException($"{source}:{node.Start.Line}:{node.Start.Column}: {message}");
-    }
 }

@@ -26,15 +26,34 @@ public static class DeployCommand
             Description = "The ONNX Runtime library to ship (default: the one the build provisioned for the target's RID, artifacts/onnxruntime/<rid>)",
         };
         var dirs = TargetsCommand.DirectoriesOption();
-        var command = new Command("deploy", "Package a model for a board: model, ONNX Runtime for the board, runner, samples, run.sh, manifest (.tar.gz too)")
+        var host = new Option<string?>("--host") { Description = "Copy the bundle to this board over SSH (user@board), run it there and bring result.json back" };
+        var port = new Option<int>("--port") { Description = "With --host: the SSH port", DefaultValueFactory = _ => 22 };
+        var identity = new Option<FileInfo?>("--identity") { Description = "With --host: the private key to log in with (batch mode: no password prompts)" };
+        var knownHosts = new Option<FileInfo?>("--known-hosts") { Description = "With --host: the known_hosts file the board's host key is checked against (default: yours)" };
+        var hostsFile = new Option<FileInfo?>("--hosts") { Description = "Run on every board of this file (YAML list of { name, host, port, identity, knownHosts }), concurrently" };
+        var remoteDir = new Option<string>("--remote-dir") { Description = "Folder on the board, relative to the login's home", DefaultValueFactory = _ => "edgeopt-bundles" };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds each board may take (copy, run, fetch) before it is reported as timed out", DefaultValueFactory = _ => 600 };
+        var runs = new Option<int>("--runs") { Description = "Timed runs on the board", DefaultValueFactory = _ => 100 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed runs on the board before timing", DefaultValueFactory = _ => 10 };
+        var json = new Option<FileInfo?>("--json") { Description = "Write the bundle and every board's outcome (with its benchmark) as JSON" };
+        var command = new Command("deploy", "Package a model for a board (model, ONNX Runtime for the board, runner, samples, run.sh, manifest, .tar.gz), and run it there over SSH")
         {
-            model, target, output, inputs, samples, shapes, ortLib, dirs,
+            model, target, output, inputs, samples, shapes, ortLib, dirs, host, port, identity, knownHosts, hostsFile, remoteDir, timeout, runs, warmup, json,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
             var modelPath = parse.GetValue(model)!.FullName;
             var profile = TargetsCommand.Load(() => TargetProfiles.Find(parse.GetValue(target)!, TargetsCommand.Int8Targets, (parse.GetValue(dirs) ?? []).Select(d => d.FullName)));
             if (parse.GetValue(samples) < 1) throw new CliException(ExitCodes.Usage, "--samples must be at least 1");
+            if (parse.GetValue(host) != null && parse.GetValue(hostsFile) != null) throw new CliException(ExitCodes.Usage, "give --host or --hosts, not both");
+            if (parse.GetValue(port) is < 1 or > 65535) throw new CliException(ExitCodes.Usage, "--port must be in 1..65535");
+            if (!(parse.GetValue(timeout) > 0)) throw new CliException(ExitCodes.Usage, "--timeout must be a positive number of seconds");
+            if (parse.GetValue(runs) < 1 || parse.GetValue(warmup) < 0) throw new CliException(ExitCodes.Usage, "--runs must be at least 1 and --warmup zero or more");
+            IReadOnlyList<RemoteHost> boards = parse.GetValue(hostsFile) is { } file
+                ? Hosts(file.FullName)
+                : parse.GetValue(host) is { } h
+                    ? [new RemoteHost(BoardName(h), h, parse.GetValue(port), parse.GetValue(identity)?.FullName, parse.GetValue(knownHosts)?.FullName)]
+                    : [];
             var library = parse.GetValue(ortLib)?.FullName ?? OrtLibrary.ProvisionedPath(profile.Rid, out var tried)
                 ?? throw new CliException(ExitCodes.Runtime, $"no ONNX Runtime library for {profile.Rid}: tried {string.Join(", ", tried)}; run ./build.sh --target=FetchAssets or pass --ort-lib-for-target PATH");
 
@@ -56,6 +75,15 @@ public static class DeployCommand
                 var result = Cli.Usage(() => DeploymentBundle.Create(new BundleRequest(files, profile, AppContext.BaseDirectory, library, staging.FullName,
                     parse.GetValue(output)!.FullName)));
                 Print(result, profile);
+                var outcomes = boards.Count == 0 ? [] : RunRemote(result, boards, parse.GetValue(remoteDir)!, TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                    ["--runs", parse.GetValue(runs).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                     "--warmup", parse.GetValue(warmup).ToString(System.Globalization.CultureInfo.InvariantCulture), "--no-node-count"]);
+                if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result, profile, outcomes));
+                if (outcomes.Any(o => !o.Succeeded))
+                {
+                    throw new CliException(ExitCodes.Runtime, $"{outcomes.Count(o => !o.Succeeded)} of {outcomes.Count} boards failed: " +
+                        string.Join("; ", outcomes.Where(o => !o.Succeeded).Select(o => $"{o.Host.Name}: {o.Error}")));
+                }
             }
             finally
             {
@@ -65,6 +93,79 @@ public static class DeployCommand
         }));
         return command;
     }
+
+    private static IReadOnlyList<RemoteHost> Hosts(string path)
+    {
+        try
+        {
+            return RemoteRunner.ReadHosts(path);
+        }
+        catch (RemoteHostsException e)
+        {
+            throw new CliException(ExitCodes.Usage, e.Message);
+        }
+    }
+
+    /// <summary>A board's label from user@host: the host part with characters unsafe in file names as '_'.</summary>
+    private static string BoardName(string destination)
+    {
+        var hostPart = destination.Contains('@') ? destination[(destination.IndexOf('@') + 1)..] : destination;
+        return new string([.. hostPart.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' ? c : '_')]);
+    }
+
+    /// <summary>Runs the bundle on every board concurrently, saves each result beside the bundle and prints the comparison.</summary>
+    private static IReadOnlyList<RemoteOutcome> RunRemote(BundleResult bundle, IReadOnlyList<RemoteHost> boards, string remoteDir, TimeSpan timeout, IReadOnlyList<string> benchArgs)
+    {
+        AnsiConsole.MarkupLineInterpolated($"running on {boards.Count} board{(boards.Count == 1 ? "" : "s")}: {string.Join(", ", boards.Select(b => $"{b.Name} ({b.Destination}:{b.Port})"))}");
+        var outcomes = new RemoteRunner(remoteDir).RunAllAsync(boards, bundle.Archive, timeout, benchArgs).GetAwaiter().GetResult();
+        var results = Directory.CreateDirectory(bundle.Directory + ".results").FullName;
+        var table = new Table().AddColumns("board", "status", "p50", "p90", "p99", "throughput", "seconds");
+        foreach (var o in outcomes)
+        {
+            if (o.Succeeded)
+            {
+                File.WriteAllText(Path.Combine(results, $"{o.Host.Name}.json"), o.ResultJson);
+                var r = FirstResult(o.ResultJson!);
+                var latency = r.GetProperty("latencyMs");
+                table.AddRow(o.Host.Name, "[green]ok[/]", Ms(latency, "p50"), Ms(latency, "p90"), Ms(latency, "p99"),
+                    $"{r.GetProperty("throughputPerSec").GetDouble():F1}/s", $"{o.Seconds:F1}");
+            }
+            else
+            {
+                table.AddRow(Markup.Escape(o.Host.Name), $"[red]failed[/]: {Markup.Escape(o.Error ?? "")}", "", "", "", "", $"{o.Seconds:F1}");
+            }
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated($"board results: {results}");
+        return outcomes;
+    }
+
+    private static System.Text.Json.JsonElement FirstResult(string json)
+    {
+        var root = System.Text.Json.JsonDocument.Parse(json).RootElement;
+        return root.ValueKind == System.Text.Json.JsonValueKind.Array ? root[0] : root;
+    }
+
+    private static string Ms(System.Text.Json.JsonElement latency, string key) => $"{latency.GetProperty(key).GetDouble():F3} ms";
+
+    private static object ToJson(BundleResult bundle, TargetProfile profile, IReadOnlyList<RemoteOutcome> outcomes) => new
+    {
+        bundle = bundle.Directory,
+        archive = bundle.Archive,
+        target = profile.Name,
+        rid = profile.Rid,
+        files = bundle.Manifest.Files.Count,
+        boards = outcomes.Select(o => new
+        {
+            name = o.Host.Name,
+            host = o.Host.Destination,
+            port = o.Host.Port,
+            succeeded = o.Succeeded,
+            error = o.Error,
+            seconds = Math.Round(o.Seconds, 3),
+            result = o.ResultJson is { } j ? FirstResult(j) : (System.Text.Json.JsonElement?)null,
+        }),
+    };
 
     private static void Print(BundleResult result, TargetProfile profile)
     {

@@ -1,0 +1,59 @@
+using YamlDotNet.RepresentationModel;
+
+namespace EdgeOpt.Targets;
+
+/// <summary>Typed access to mapping entries, failing with the file and line.</summary>
+internal sealed class YamlReader(string source, Func<string, Exception> error)
+{
+    public YamlNode? Node(YamlMappingNode map, string key) =>
+        map.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node : null;
+
+    public void RejectUnknown(YamlMappingNode map, IReadOnlyCollection<string> keys)
+    {
+        foreach (var key in map.Children.Keys)
+        {
+            var text = (key as YamlScalarNode)?.Value ?? "";
+            if (!keys.Contains(text)) Fail(key, $"unknown key '{text}': the keys here are {string.Join(", ", keys)}");
+        }
+    }
+
+    public string? String(YamlMappingNode map, string key, bool required = false)
+    {
+        var node = Node(map, key);
+        if (node == null)
+        {
+            if (required) Fail(map, $"'{key}' is missing");
+            return null;
+        }
+        if (node is not YamlScalarNode scalar || string.IsNullOrWhiteSpace(scalar.Value)) Fail(node, $"'{key}' needs a value");
+        return ((YamlScalarNode)node).Value!.Trim();
+    }
+
+    public int? Int(YamlMappingNode map, string key)
+    {
+        var text = String(map, key);
+        if (text == null) return null;
+        if (!int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value))
+        {
+            Fail(Node(map, key)!, $"'{key}' must be a whole number, not '{text}'");
+        }
+        return value;
+    }
+
+    public bool? Bool(YamlMappingNode map, string key)
+    {
+        var text = String(map, key);
+        return text switch
+        {
+            null => null,
+            "true" => true,
+            "false" => false,
+            _ => Fail<bool?>(Node(map, key)!, $"'{key}' must be true or false, not '{text}'"),
+        };
+    }
+
+    public void Fail(YamlNode node, string message) => Fail<object>(node, message);
+
+    private T Fail<T>(YamlNode node, string message) =>
+        throw error($"{source}:{node.Start.Line}:{node.Start.Column}: {message}");
+}
