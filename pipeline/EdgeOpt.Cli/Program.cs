@@ -27,6 +27,8 @@ var root = new RootCommand("EdgeOpt: optimize ONNX models for edge devices and C
     RuntimeCommand.Create(),
     TargetsCommand.Create(),
     DeployCommand.Create(),
+    ReportCommands.Compare(),
+    ReportCommands.Report(),
 };
 try
 {
