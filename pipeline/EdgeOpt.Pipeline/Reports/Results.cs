@@ -63,7 +63,13 @@ public sealed record ResultsFile(IReadOnlyList<ModelResults> Models, string Form
         ResultsFile? file;
         try
         {
-            file = JsonSerializer.Deserialize<ResultsFile>(File.ReadAllText(path), JsonOptions);
+            var text = File.ReadAllText(path);
+            using (var doc = JsonDocument.Parse(text))
+            {
+                var format = doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("format", out var f) ? f.ToString() : null;
+                if (format != FormatId) throw new ArgumentException($"{path}: format is '{format}', expected '{FormatId}'; results come from `edgeopt compare` or `edgeopt run`");
+            }
+            file = JsonSerializer.Deserialize<ResultsFile>(text, JsonOptions);
         }
         catch (JsonException e)
         {
@@ -73,8 +79,8 @@ public sealed record ResultsFile(IReadOnlyList<ModelResults> Models, string Form
         {
             throw new ArgumentException($"{path}: cannot read it: {e.Message}");
         }
-        if (file is null || file.Format != FormatId) throw new ArgumentException($"{path}: format is '{file?.Format}', expected '{FormatId}'");
-        if (file.Models is null || file.Models.Any(m => m.Variants is not { Count: > 0 })) throw new ArgumentException($"{path}: every model needs at least one variant");
+        if (file?.Models is not { Count: > 0 }) throw new ArgumentException($"{path}: the results hold no models");
+        if (file.Models.Any(m => m.Variants is not { Count: > 0 })) throw new ArgumentException($"{path}: every model needs at least one variant");
         return file;
     }
 
