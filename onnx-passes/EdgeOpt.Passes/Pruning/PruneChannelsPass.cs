@@ -1,4 +1,5 @@
 using EdgeOpt.Onnx.Analysis;
+using EdgeOpt.Onnx.IO;
 using EdgeOpt.Onnx.Ir;
 using EdgeOpt.Onnx.Shapes;
 using EdgeOpt.Passes.Cleanup;
@@ -26,6 +27,13 @@ namespace EdgeOpt.Passes.Pruning;
 /// Groups go one at a time in graph order, each traced on the model as pruned so far; declared value types lose the
 /// removed channels. Kept weights are copied bit for bit. Exact when the removed channels are zero where they are read
 /// (e.g. all-zero weights and bias with BN β = μ·γ/σ); lossy otherwise. Only the main graph is pruned.
+/// <para>Repair (<see cref="PruneChannelsOptions.Repair"/>, when <see cref="PassContext.Activations"/> is set): after each
+/// group, every consumer (Conv, Gemm with transA = 0, MatMul with a rank-2 weight) is refit on calibration data:
+/// W', b' = argmin ‖[X', 1]·[W'; b'] − Y‖² + λ‖·‖², X' its input in the model as pruned so far (im2col rows at sampled
+/// positions for a Conv), Y its output in the model the pass received (the kept output channels when its own were pruned
+/// earlier). The kept channels then absorb what the removed ones carried, as far as they are linearly related, and the
+/// error of earlier groups is corrected along the way. The per-layer relative errors ‖Y − Y'‖/‖Y‖ before and after are
+/// reported (<see cref="ChannelPruneResult.Repair"/>); a refit that does not lower the error is not written.</para>
 /// </summary>
 public sealed class PruneChannelsPass(PruneChannelsOptions options) : Pass<PruneChannelsOptions>(options)
 {
@@ -70,6 +78,11 @@ public sealed class PruneChannelsPass(PruneChannelsOptions options) : Pass<Prune
         var statsBefore = ModelStatistics.Compute(model, shapes);
         var done = new HashSet<Node>();
         var pruned = new List<(ChannelTrace Trace, List<long> Removed, double Ratio)>();
+        var repair = Options.Repair && context.Activations != null;
+        var reference = repair ? ModelReader.Copy(model) : null;
+        var origins = new Dictionary<string, List<long>>(StringComparer.Ordinal);
+        var repairs = new List<LayerRepair>();
+        var statistics = new RepairStatistics();
         foreach (var start in graph.Nodes.Where(IsLayer).ToList())
         {
             context.Cancellation.ThrowIfCancellationRequested();
@@ -89,9 +102,51 @@ public sealed class PruneChannelsPass(PruneChannelsOptions options) : Pass<Prune
                 continue;
             }
             pruned.Add((trace, outcome.Removed!, outcome.Ratio));
+            TrackOrigins(origins, trace, members, outcome.Removed!);
+            if (repair) repairs.AddRange(Repair(model, reference!, trace, origins, context, statistics, report));
             shapes = Infer(model);
         }
-        LastResult = Summarize(model, pruned, macsBefore, statsBefore, shapes, report);
+        LastResult = Summarize(model, pruned, macsBefore, statsBefore, shapes, report) with
+        {
+            Repair = repair ? new RepairSummary(true, statistics.Samples, statistics.Seconds, repairs) : RepairSummary.Off,
+        };
+    }
+
+    /// <summary>
+    /// Records, per member output, which channel of the received model each remaining channel is (so a consumer whose own
+    /// outputs were pruned in an earlier group is fitted to the right reference channels).
+    /// </summary>
+    private static void TrackOrigins(Dictionary<string, List<long>> origins, ChannelTrace trace, List<GroupMember> members, List<long> removed)
+    {
+        var drop = removed.ToHashSet();
+        foreach (var m in members)
+        {
+            var name = m.Node.Output(0).Name;
+            var before = origins.TryGetValue(name, out var known) ? known : [.. Enumerable.Range(0, (int)trace.Channels).Select(c => (long)c)];
+            origins[name] = [.. before.Where((_, i) => !drop.Contains(i))];
+        }
+    }
+
+    /// <summary>Refits the consumers of a group just pruned (see the class remarks); reports each.</summary>
+    private List<LayerRepair> Repair(Model model, Model reference, ChannelTrace trace, Dictionary<string, List<long>> origins,
+        PassContext context, RepairStatistics statistics, PassReport report)
+    {
+        var results = new List<LayerRepair>();
+        var requests = new List<RefitRequest>();
+        foreach (var node in trace.Consumers.Select(c => c.Node).Distinct())
+        {
+            var request = LayerRefit.Describe(node, origins.GetValueOrDefault(node.Output(0).Name), sparse: false, out var reason);
+            if (request != null) requests.Add(request);
+            else results.Add(LayerRepair.Skipped(LayerNames.Of(node), node.OpType, 0, reason!));
+        }
+        results.AddRange(LayerRefit.Run(model, reference, requests, context.Activations!, Options.RepairSettings, statistics, context.Cancellation));
+        foreach (var r in results)
+        {
+            var label = $"{r.Node} ({r.OpType})";
+            if (r.Applied) report.Change(label, $"repair: {r.Describe()}");
+            else report.Skip(label, $"repair: {r.Describe()}");
+        }
+        return results;
     }
 
     /// <summary>
@@ -205,4 +260,8 @@ public sealed record PrunedLayer(string Node, string OpType, long ChannelsBefore
     IReadOnlyList<string> Group, IReadOnlyList<long> RemovedChannels);
 
 /// <summary>The numbers of one <see cref="PruneChannelsPass"/> run (MACs null when some shape is unknown: set InputShapes).</summary>
-public sealed record ChannelPruneResult(IReadOnlyList<PrunedLayer> Layers, long? MacsBefore, long? MacsAfter, long ParametersBefore, long ParametersAfter);
+public sealed record ChannelPruneResult(IReadOnlyList<PrunedLayer> Layers, long? MacsBefore, long? MacsAfter, long ParametersBefore, long ParametersAfter)
+{
+    /// <summary>The refit of the consumers from calibration data (<see cref="RepairSummary.Off"/> when it did not run).</summary>
+    public RepairSummary Repair { get; init; } = RepairSummary.Off;
+}
