@@ -59,16 +59,20 @@ public sealed class LeastSquares(int features, int outputs)
     public double Diagonal(int feature) => _gram[feature, feature];
 
     /// <summary>
-    /// W (<see cref="Features"/>×<see cref="Outputs"/>, row-major) minimizing ‖X·W − Y‖² + <paramref name="ridge"/>·‖W‖².
+    /// W (<see cref="Features"/>×<see cref="Outputs"/>, row-major) minimizing ‖X·W − Y‖² + <paramref name="ridge"/>·‖W − W₀‖²,
+    /// W₀ = <paramref name="prior"/> (same layout; zero when null): the ridge pulls towards W₀ where the data say little.
     /// Throws when XᵀX + λI is not positive definite (too few rows or dependent columns with λ = 0): raise the ridge.
     /// </summary>
-    public double[] Solve(double ridge = 0)
+    public double[] Solve(double ridge = 0, double[]? prior = null)
     {
         CheckRidge(ridge);
+        CheckPrior(prior);
         var n = Features;
         var a = _gram.Clone();
         for (var i = 0; i < n; i++) a[i, i] += ridge;
-        var w = Factor(a, ridge).Solve(_cross);
+        var b = _cross.Clone();
+        if (prior != null) b.Add(Matrix<double>.Build.Dense(Outputs, n, prior).Transpose().Multiply(ridge), b);
+        var w = Factor(a, ridge).Solve(b);
         var result = new double[n * Outputs];
         for (var i = 0; i < n; i++)
         {
@@ -78,12 +82,13 @@ public sealed class LeastSquares(int features, int outputs)
     }
 
     /// <summary>
-    /// Like <see cref="Solve(double)"/>, but output o may only use the features <paramref name="supports"/>[o] (ascending); its other
-    /// weights are zero. One small system per output: the sparse refit of a magnitude-pruned layer, whose zeros stay zero.
+    /// Like <see cref="Solve(double, double[])"/>, but output o may only use the features <paramref name="supports"/>[o] (ascending);
+    /// its other weights are zero. One small system per output: the sparse refit of a magnitude-pruned layer, whose zeros stay zero.
     /// </summary>
-    public double[] Solve(double ridge, IReadOnlyList<int[]> supports)
+    public double[] Solve(double ridge, IReadOnlyList<int[]> supports, double[]? prior = null)
     {
         CheckRidge(ridge);
+        CheckPrior(prior);
         if (supports.Count != Outputs) throw new ArgumentException($"{supports.Count} supports for {Outputs} outputs", nameof(supports));
         var result = new double[Features * Outputs];
         for (var o = 0; o < Outputs; o++)
@@ -91,7 +96,7 @@ public sealed class LeastSquares(int features, int outputs)
             var s = supports[o];
             if (s.Length == 0) continue;
             var a = Matrix<double>.Build.Dense(s.Length, s.Length, (i, j) => _gram[s[i], s[j]] + (i == j ? ridge : 0));
-            var b = Vector<double>.Build.Dense(s.Length, i => _cross[s[i], o]);
+            var b = Vector<double>.Build.Dense(s.Length, i => _cross[s[i], o] + (prior == null ? 0 : ridge * prior[s[i] * Outputs + o]));
             var w = Factor(a, ridge).Solve(b);
             for (var i = 0; i < s.Length; i++) result[s[i] * Outputs + o] = w[i];
         }
@@ -127,6 +132,11 @@ public sealed class LeastSquares(int features, int outputs)
             residual += _energy[o] - 2 * cross + quadratic;
         }
         return (Math.Max(0, residual), energy);
+    }
+
+    private void CheckPrior(double[]? prior)
+    {
+        if (prior != null && prior.Length != Features * Outputs) throw new ArgumentException($"the prior has {prior.Length} values, not {Features}×{Outputs}", nameof(prior));
     }
 
     private static void CheckRidge(double ridge)

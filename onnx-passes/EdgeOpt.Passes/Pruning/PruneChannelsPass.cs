@@ -13,7 +13,8 @@ namespace EdgeOpt.Passes.Pruning;
 /// <para>Before: <c>y = Conv₂(Relu(BN(Conv₁(x, W₁, b₁))), W₂)</c> with W₁ [C, …], W₂ [K, C, …]. After: the same graph with
 /// W₁[keep], b₁[keep], BN's γ, β, μ, σ²[keep] and W₂[:, keep] — C' = |keep| channels all along.</para>
 /// <para>Ranking: channel c scores Σ_members ‖W_m[c]‖ (L1 or L2 over the member's output-channel slice), or what the
-/// <see cref="IChannelScorer"/> says; the ⌊ratio·C⌋ lowest go (ties: lower index first), keeping at least
+/// <see cref="IChannelScorer"/> says, or with <see cref="PruneChannelsOptions.RankByActivations"/> and activations from the
+/// pipeline Σ_consumers ‖W_consumer[:, c]‖·RMS(x_c) on calibration data; the ⌊ratio·C⌋ lowest go (ties: lower index first), keeping at least
 /// <see cref="PruneChannelsOptions.MinChannels"/> and a multiple of <see cref="PruneChannelsOptions.ChannelMultiple"/>.</para>
 /// <para>Following the channels (<see cref="ChannelTracer"/>): activations and other element-wise ops (a per-channel constant
 /// operand is sliced), BatchNormalization/InstanceNormalization (parameters sliced), pools, Resize (constant sizes fixed), Pad
@@ -77,7 +78,7 @@ public sealed class PruneChannelsPass(PruneChannelsOptions options) : Pass<Prune
         var macsBefore = graph.Nodes.ToDictionary(n => n, n => CostModel.Macs(n, shapes));
         var statsBefore = ModelStatistics.Compute(model, shapes);
         var done = new HashSet<Node>();
-        var pruned = new List<(ChannelTrace Trace, List<long> Removed, double Ratio)>();
+        var pruned = new List<(ChannelTrace Trace, List<long> Removed, double Ratio, string Ranking)>();
         var repair = Options.Repair && context.Activations != null;
         var reference = repair ? ModelReader.Copy(model) : null;
         var origins = new Dictionary<string, List<long>>(StringComparer.Ordinal);
@@ -95,13 +96,13 @@ public sealed class PruneChannelsPass(PruneChannelsOptions options) : Pass<Prune
             var trace = ChannelTracer.Trace(model, shapes, start);
             var members = trace.OrderedMembers(graph);
             done.UnionWith(members.Select(m => m.Node));
-            var outcome = Prune(model, trace, members);
+            var outcome = Prune(model, trace, members, context);
             if (outcome.Skip != null)
             {
                 SkipGroup(report, start, members, outcome.Skip);
                 continue;
             }
-            pruned.Add((trace, outcome.Removed!, outcome.Ratio));
+            pruned.Add((trace, outcome.Removed!, outcome.Ratio, outcome.Ranking!));
             TrackOrigins(origins, trace, members, outcome.Removed!);
             if (repair) repairs.AddRange(Repair(model, reference!, trace, origins, context, statistics, report));
             shapes = Infer(model);
@@ -160,33 +161,45 @@ public sealed class PruneChannelsPass(PruneChannelsOptions options) : Pass<Prune
     private ShapeInferenceResult Infer(Model model) => ShapeInference.Infer(model, new ShapeInferenceOptions { InputShapes = Options.InputShapes });
 
     /// <summary>Ranks and removes the channels of one traced group; the reason when it leaves the group alone.</summary>
-    private (string? Skip, List<long>? Removed, double Ratio) Prune(Model model, ChannelTrace trace, List<GroupMember> members)
+    private (string? Skip, List<long>? Removed, double Ratio, string? Ranking) Prune(Model model, ChannelTrace trace, List<GroupMember> members, PassContext context)
     {
-        if (trace.Failure != null) return (trace.Failure, null, 0);
+        if (trace.Failure != null) return (trace.Failure, null, 0, null);
         if (members.Count > 1 && !Options.PruneCoupledGroups)
         {
-            return ($"its channels are coupled with {string.Join(", ", members.Where(m => m.Node != trace.Start).Select(m => $"'{LayerNames.Of(m.Node)}'"))} through joins (PruneCoupledGroups is off)", null, 0);
+            return ($"its channels are coupled with {string.Join(", ", members.Where(m => m.Node != trace.Start).Select(m => $"'{LayerNames.Of(m.Node)}'"))} through joins (PruneCoupledGroups is off)", null, 0, null);
         }
         foreach (var m in members)
         {
-            if (Options.Selection.ExcludedReason(m.Node) is { } excluded) return ($"group member {LayerNames.Label(m.Node)}: {excluded}", null, 0);
+            if (Options.Selection.ExcludedReason(m.Node) is { } excluded) return ($"group member {LayerNames.Label(m.Node)}: {excluded}", null, 0, null);
         }
         var ratio = members.Select(m => Options.LayerRatios.TryGetValue(LayerNames.Of(m.Node), out var r) ? r : (double?)null).FirstOrDefault(r => r != null) ?? Options.Ratio;
         var kept = Options.ChannelsKept(trace.Channels, ratio);
         if (kept >= trace.Channels)
         {
-            return ($"ratio {ratio:0.###} removes none of its {trace.Channels} channels (MinChannels {Options.MinChannels}, ChannelMultiple {Options.ChannelMultiple})", null, 0);
+            return ($"ratio {ratio:0.###} removes none of its {trace.Channels} channels (MinChannels {Options.MinChannels}, ChannelMultiple {Options.ChannelMultiple})", null, 0, null);
         }
         var group = Describe(trace, model.Graph, Options.Criterion);
-        var scores = Options.Scorer?.Score(model, group) ?? group.NormScores;
+        var (scores, ranking) = Rank(model, trace, group, context);
         if (scores.Count != trace.Channels || scores.Any(double.IsNaN))
         {
-            return ($"the channel scorer gave {scores.Count} scores (NaN included: {scores.Any(double.IsNaN)}) for {trace.Channels} channels", null, 0);
+            return ($"the channel scorer gave {scores.Count} scores (NaN included: {scores.Any(double.IsNaN)}) for {trace.Channels} channels", null, 0, null);
         }
         var removed = Enumerable.Range(0, scores.Count).OrderBy(c => scores[c]).ThenBy(c => c)
             .Take((int)(trace.Channels - kept)).Select(c => (long)c).Order().ToList();
         ChannelSurgery.Apply(trace, removed, new GraphEditor(model.Graph));
-        return (null, removed, ratio);
+        return (null, removed, ratio, ranking);
+    }
+
+    /// <summary>The scores of a group and how they were made: the scorer, the activations, or the weight norms.</summary>
+    private (IReadOnlyList<double> Scores, string Ranking) Rank(Model model, ChannelTrace trace, ChannelGroup group, PassContext context)
+    {
+        if (Options.Scorer?.Score(model, group) is { } scored) return (scored, "scorer");
+        if (Options.RankByActivations && context.Activations != null)
+        {
+            var fromData = ActivationRanking.Score(model, trace, context.Activations, context.Cancellation, out var problem);
+            return fromData != null ? (fromData, "activations") : (group.NormScores, $"{Options.Criterion}: activations cannot rank it, {problem}");
+        }
+        return (group.NormScores, Options.Criterion.ToString());
     }
 
     private static ChannelGroup Describe(ChannelTrace trace, Graph graph, ChannelCriterion criterion)
@@ -216,11 +229,11 @@ public sealed class PruneChannelsPass(PruneChannelsOptions options) : Pass<Prune
         foreach (var m in members.Where(m => m.Node != start)) report.Skip(LayerNames.Label(m.Node), $"in the group of '{LayerNames.Of(start)}': {reason}");
     }
 
-    private ChannelPruneResult Summarize(Model model, List<(ChannelTrace Trace, List<long> Removed, double Ratio)> pruned,
+    private ChannelPruneResult Summarize(Model model, List<(ChannelTrace Trace, List<long> Removed, double Ratio, string Ranking)> pruned,
         Dictionary<Node, long?> macsBefore, ModelStatistics statsBefore, ShapeInferenceResult shapes, PassReport report)
     {
         var layers = new List<PrunedLayer>();
-        foreach (var (trace, removed, ratio) in pruned)
+        foreach (var (trace, removed, ratio, ranking) in pruned)
         {
             var kept = trace.Channels - removed.Count;
             var members = trace.OrderedMembers(model.Graph);
@@ -233,7 +246,7 @@ public sealed class PruneChannelsPass(PruneChannelsOptions options) : Pass<Prune
                 layers.Add(new PrunedLayer(LayerNames.Of(m.Node), m.Node.OpType, trace.Channels, kept, before, after, names, removed));
                 var group = names.Count > 1 ? $", coupled with {string.Join(", ", names.Where(n => n != LayerNames.Of(m.Node)))}" : "";
                 var readers = consumers.Count > 0 ? $"; inputs of {string.Join(", ", consumers)} shrink" : "";
-                report.Change(LayerNames.Label(m.Node), $"output channels {trace.Channels} → {kept} ({Ranking()}, ratio {ratio:0.###}{group}); MACs {Macs(before)} → {Macs(after)}{readers}");
+                report.Change(LayerNames.Label(m.Node), $"output channels {trace.Channels} → {kept} ({ranking}, ratio {ratio:0.###}{group}); MACs {Macs(before)} → {Macs(after)}{readers}");
             }
         }
         var statsAfter = ModelStatistics.Compute(model, shapes);
@@ -246,8 +259,6 @@ public sealed class PruneChannelsPass(PruneChannelsOptions options) : Pass<Prune
         }
         return result;
     }
-
-    private string Ranking() => Options.Scorer != null ? "scorer" : Options.Criterion.ToString();
 
     private static string Macs(long? macs) => macs is { } m ? m.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) : "?";
 }

@@ -58,8 +58,8 @@ public sealed record PruneMagnitudeOptions : PassOptions
     [Option("Repair: output positions (Conv) or input rows (Gemm/MatMul) sampled per calibration sample and layer")]
     public int RepairPositions { get; init; } = 256;
 
-    [Option("Repair: ridge λ relative to the mean of the Gram diagonal XᵀX")]
-    public double RepairRidge { get; init; } = 1e-3;
+    [Option("Repair: ridge λ relative to the mean of the Gram diagonal XᵀX, pulling the fit towards the pruned weights (0.1 measured best on held-out ppocrv4_det and fastestdet inputs among 1e-3…1)")]
+    public double RepairRidge { get; init; } = 0.1;
 
     public override IEnumerable<string> Validate()
     {

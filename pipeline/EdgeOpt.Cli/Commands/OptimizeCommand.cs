@@ -79,7 +79,11 @@ public static class OptimizeCommand
         public Option<double> Sparsity { get; } = new("--sparsity") { Description = "magnitude: share of weights zeroed per layer (or globally)", DefaultValueFactory = _ => 0.5 };
         public Option<double> Ratio { get; } = new("--channel-ratio") { Description = "channels: share of output channels removed per layer", DefaultValueFactory = _ => 0.3 };
         public Option<string> Granularity { get; } = new("--granularity") { Description = "magnitude: layer (each layer to --sparsity) or global (one threshold)", DefaultValueFactory = _ => "layer" };
-        public Option<string> Criterion { get; } = new("--criterion") { Description = "channels: rank channels by l1 or l2 norm", DefaultValueFactory = _ => "l1" };
+        public Option<string?> Criterion { get; } = new("--criterion")
+        {
+            Description = "channels: rank channels by l1 or l2 weight norm, or activation (their share of the next layers' outputs on --calibration-data); " +
+                "default: activation with --calibration-data, else l1",
+        };
         public Option<int> ChannelMultiple { get; } = new("--channel-multiple") { Description = "channels: keep a multiple of this many channels", DefaultValueFactory = _ => 1 };
         public Option<bool> SparseStorage { get; } = new("--sparse-storage") { Description = "magnitude: store pruned weights as ONNX sparse initializers where that is smaller" };
         public Option<bool> NoRepair { get; } = new("--no-repair")
@@ -137,6 +141,8 @@ public static class OptimizeCommand
 
             ProgressTask? calibrationTask = null;
             var repair = !parse.GetValue(prune.NoRepair);
+            var calibrationDir = parse.GetValue(quant.CalibrationData)?.FullName;
+            var criterion = (parse.GetValue(prune.Criterion) ?? (calibrationDir != null ? "activation" : "l1")).Trim().ToLowerInvariant();
             IPass? pruning = parse.GetValue(prune.Mode)?.Trim().ToLowerInvariant() switch
             {
                 null => null,
@@ -155,12 +161,13 @@ public static class OptimizeCommand
                 "channels" => Cli.Usage(() => catalog.Create(PruneChannelsPass.PassId, new PruneChannelsOptions
                 {
                     Ratio = parse.GetValue(prune.Ratio),
-                    Criterion = (parse.GetValue(prune.Criterion) ?? "l1").Trim().ToLowerInvariant() switch
+                    Criterion = criterion switch
                     {
-                        "l1" => ChannelCriterion.L1,
+                        "l1" or "activation" => ChannelCriterion.L1,
                         "l2" => ChannelCriterion.L2,
-                        var other => throw new CliException(ExitCodes.Usage, $"--criterion '{other}' is not l1 or l2"),
+                        var other => throw new CliException(ExitCodes.Usage, $"--criterion '{other}' is not l1, l2 or activation"),
                     },
+                    RankByActivations = criterion == "activation",
                     ChannelMultiple = parse.GetValue(prune.ChannelMultiple),
                     InputShapes = InputShapes.Parse(parse.GetValue(inputShapes)),
                     Repair = repair,
@@ -173,14 +180,18 @@ public static class OptimizeCommand
             CalibrationSource? source = null;
             Func<IReadOnlyCollection<string>, IPass>? quantizer = null;
             var images = parse.GetValue(quant.ImagePreprocess) is { } spec ? Cli.Usage(() => Pipeline.Data.Images.ImagePreprocess.Parse(spec)) : null;
-            var calibrationDir = parse.GetValue(quant.CalibrationData)?.FullName;
             if (calibrationDir != null && !Directory.Exists(calibrationDir))
             {
                 throw new CliException(ExitCodes.Usage, $"--calibration-data '{calibrationDir}' is not a folder: pass a folder of calibration inputs (see --help)");
             }
             if (parse.GetValue(quant.Samples) is < 1) throw new CliException(ExitCodes.Usage, "--calibration-samples must be at least 1");
             OrtActivationProvider? activations = null;
-            if (pruning != null && repair && calibrationDir != null)
+            var rankByActivations = pruning is PruneChannelsPass && criterion == "activation";
+            if (rankByActivations && calibrationDir == null)
+            {
+                throw new CliException(ExitCodes.Usage, "--criterion activation ranks channels on calibration data: add --calibration-data DIR");
+            }
+            if (pruning != null && (repair || rankByActivations) && calibrationDir != null)
             {
                 activations = new OrtActivationProvider(m => source ??= Cli.Usage(() => CalibrationSource.Open(calibrationDir, m, images)),
                     runtime.Settings(parse, null), parse.GetValue(quant.Samples));

@@ -106,7 +106,7 @@ public class OptimizePruneTests
 
     [TestCase("--prune", "random", "magnitude or channels")]
     [TestCase("--granularity", "model", "layer or global")]
-    [TestCase("--criterion", "l0", "l1 or l2")]
+    [TestCase("--criterion", "l0", "l1, l2 or activation")]
     public void Options_Unknown_ExitWithUsageError(string option, string value, string message)
     {
         using var dir = new TempDir();

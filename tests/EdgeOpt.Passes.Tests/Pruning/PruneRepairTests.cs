@@ -101,6 +101,33 @@ public class PruneRepairTests
         Assert.That(with, Is.LessThan(0.8 * without), $"error with repair {with:G3}, without {without:G3}");
     }
 
+    /// <summary>
+    /// x[1,3,4,4] → conv1 (4 ch, 1×1) → conv2 (2 ch, 1×1) → y. Channel 0 has the smallest conv1 weights but conv2 reads it
+    /// with weight 5; channel 1 has the largest conv1 weights but conv2 reads it with weight 0.001.
+    /// </summary>
+    private static Model ReadWeakly()
+    {
+        var b = new GraphBuilder();
+        var x = b.Input("x", 1, 3, 4, 4);
+        var rows = new[] { 0.1f, 1f, 0.5f, 0.6f }.SelectMany((scale, c) => TinyModels.Random(3, 30 + c).Select(v => scale * (v >= 0 ? v + 0.5f : v - 0.5f))).ToArray();
+        var c1 = b.Op(OpTypes.Conv, [x, b.Constant("w1", [4, 3, 1, 1], rows)], "c1");
+        var y = b.Op(OpTypes.Conv, [c1, b.Constant("w2", [2, 4, 1, 1], 5f, 0.001f, 1f, 1f, -5f, 0.001f, 1f, -1f)], "c2");
+        return b.Outputs(y).Build();
+    }
+
+    [Test]
+    public void Channels_RankByActivations_RemovesTheChannelTheConsumersBarelyRead()
+    {
+        _ = PruneOrt.Library;
+        var model = ReadWeakly();
+
+        var (_, byNorm) = Prune(model, new PruneChannelsPass(new PruneChannelsOptions { Ratio = 0.25, Repair = false }), new OrtActivations(samples: 4));
+        var (_, byData) = Prune(model, new PruneChannelsPass(new PruneChannelsOptions { Ratio = 0.25, Repair = false, RankByActivations = true }), new OrtActivations(samples: 4));
+
+        Assert.That(byNorm.LastResult!.Layers.Single().RemovedChannels, Is.EqualTo(new long[] { 0 }), "the smallest weights");
+        Assert.That(byData.LastResult!.Layers.Single().RemovedChannels, Is.EqualTo(new long[] { 1 }), "the smallest share of c2's output");
+    }
+
     [Test]
     public void Channels_RepairOff_NeverAsksForActivations()
     {
@@ -128,13 +155,13 @@ public class PruneRepairTests
         var model = PruneModels.FlattenGemm();
         var options = new PruneChannelsOptions { Ratio = 0.25 };
 
-        var (_, few) = Prune(model, new PruneChannelsPass(options), new OrtActivations(samples: 64));
+        var (_, few) = Prune(model, new PruneChannelsPass(options), new OrtActivations(samples: 48));
         var (plain, _) = Prune(model, new PruneChannelsPass(options), null);
         var (repaired, enough) = Prune(model, new PruneChannelsPass(options), new OrtActivations(samples: 160));
 
         var skipped = few.LastResult!.Repair.Layers.Single(l => l.OpType == OpTypes.Gemm);
-        Assert.That(skipped.Rows, Is.EqualTo(64), "one input vector per sample");
-        Assert.That(skipped.Applied, Is.False, "6 channels × 9 positions + bias = 55 unknowns need 110 rows");
+        Assert.That(skipped.Rows, Is.EqualTo(48), "one input vector per sample");
+        Assert.That(skipped.Applied, Is.False, "6 channels × 9 positions + bias = 55 unknowns need 55 rows");
         Assert.That(skipped.SkipReason, Does.Contain("add samples"));
         Assert.That(enough.LastResult!.Repair.Layers.Single(l => l.OpType == OpTypes.Gemm).Applied, Is.True);
         Assert.That(OutputError(model, repaired), Is.LessThan(OutputError(model, plain)));
