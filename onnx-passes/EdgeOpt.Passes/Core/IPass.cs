@@ -29,6 +29,9 @@ public sealed class PassContext
 
     /// <summary>Computes calibration ranges for passes that need them (static quantization) when their options hold none.</summary>
     public Quantization.ICalibrationProvider? Calibration { get; init; }
+
+    /// <summary>Streams activations on sample data for passes that refit weights from data (pruning repair); null: none available.</summary>
+    public IActivationProvider? Activations { get; init; }
 }
 
 /// <summary>Base for passes with typed options.</summary>

@@ -48,11 +48,25 @@ public sealed record PruneChannelsOptions : PassOptions
     [Option("Concrete shapes for dynamic graph inputs (name → dims), for MACs and for Flatten/Reshape block sizes")]
     public IReadOnlyDictionary<string, long[]> InputShapes { get; init; } = new Dictionary<string, long[]>();
 
+    [Option("With activations from the pipeline: rank channels by Σ_consumers ‖W_consumer[:, c]‖·RMS(x_c), their share of the consumers' outputs on calibration data, instead of the weight norms")]
+    public bool RankByActivations { get; init; }
+
+    [Option("Refit by least squares on calibration activations so outputs match the unpruned model's; applies when the pipeline provides activations (PassContext.Activations)")]
+    public bool Repair { get; init; } = true;
+
+    [Option("Repair: output positions (Conv) or input rows (Gemm/MatMul) sampled per calibration sample and layer")]
+    public int RepairPositions { get; init; } = 256;
+
+    [Option("Repair: ridge λ relative to the mean of the Gram diagonal XᵀX, pulling the fit towards the pruned weights (0.1 measured best on held-out ppocrv4_det and fastestdet inputs among 1e-3…1)")]
+    public double RepairRidge { get; init; } = 0.1;
+
     /// <summary>Ranks channels instead of the weight norms (set by the pipeline, e.g. from calibration data); null: <see cref="Criterion"/>.</summary>
     public IChannelScorer? Scorer { get; init; }
 
     public override IEnumerable<string> Validate()
     {
+        if (RepairPositions < 1) yield return $"RepairPositions must be ≥ 1, not {RepairPositions}";
+        if (!(RepairRidge >= 0) || double.IsInfinity(RepairRidge)) yield return $"RepairRidge must be a finite value ≥ 0, not {RepairRidge}";
         if (!(Ratio is >= 0 and < 1)) yield return $"Ratio must be in [0, 1), not {Ratio}";
         if (!Enum.IsDefined(Criterion)) yield return $"Criterion {(int)Criterion} is not a ChannelCriterion";
         if (MinChannels < 1) yield return $"MinChannels must be ≥ 1, not {MinChannels}";
@@ -62,6 +76,8 @@ public sealed record PruneChannelsOptions : PassOptions
         if (InputShapes == null) yield return "InputShapes is null (use an empty dictionary)";
         else if (InputShapes.Any(kv => kv.Value == null || kv.Value.Any(d => d < 0))) yield return "InputShapes holds a missing or negative dimension";
     }
+
+    internal RepairSettings RepairSettings => new(RepairPositions, RepairRidge, Seed: 1);
 
     internal NodeSelection Selection => new(IncludeOpTypes, ExcludeOpTypes, IncludeNodes, ExcludeNodes);
 

@@ -1,3 +1,4 @@
+using EdgeOpt.Onnx.IO;
 using EdgeOpt.Onnx.Ir;
 using EdgeOpt.Passes.Cleanup;
 using EdgeOpt.Passes.Core;
@@ -19,6 +20,14 @@ namespace EdgeOpt.Passes.Pruning;
 /// weights below <see cref="PruneMagnitudeOptions.MinElements"/>, the first and last layers
 /// (<see cref="PruneMagnitudeOptions.KeepFirstAndLastDense"/>) and nodes the include/exclude lists leave out. Speed: zeros only
 /// pay at run time on sparse kernels; on dense ones they shrink the deflated model. Lossy.
+/// <para>Repair (<see cref="PruneMagnitudeOptions.Repair"/>, when <see cref="PassContext.Activations"/> is set): each pruned
+/// layer of the main graph, in graph order, is refit on calibration data: for every output o, the surviving (non-zero)
+/// weights S_o and the bias minimize ‖X[:, S_o]·w_o + b_o − Y_o‖² + λ‖·‖², X the layer's input in the model as pruned and
+/// repaired so far (im2col rows at sampled positions for a Conv, per group), Y its output in the dense model the pass
+/// received — OBS/SparseGPT-style reconstruction, solved exactly per output rather than iteratively. Zeros stay zero, so the
+/// sparsity is unchanged; the bias may change (a Conv without one gets one). The per-layer relative errors ‖Y − Y'‖/‖Y‖
+/// before and after are reported (<see cref="MagnitudePruneSummary.Repair"/>); a refit that does not lower the error is
+/// not written. Sparse storage happens after the repair.</para>
 /// </summary>
 public sealed class PruneMagnitudePass(PruneMagnitudeOptions options) : Pass<PruneMagnitudeOptions>(options)
 {
@@ -49,17 +58,47 @@ public sealed class PruneMagnitudePass(PruneMagnitudeOptions options) : Pass<Pru
             layers.AddRange(Candidates(graph, report));
         }
         var zeroed = Select(layers);
+        var repair = Options.Repair && context.Activations != null;
+        var reference = repair ? ModelReader.Copy(model) : null;
         var edit = new Dictionary<Graph, GraphEditor>();
-        var results = new List<LayerSparsityResult>();
+        var pruned = new List<(Layer Layer, long ZerosBefore, int NewZeros)>();
         foreach (var (layer, zeros) in layers.Zip(zeroed))
         {
             context.Cancellation.ThrowIfCancellationRequested();
             var editor = edit.TryGetValue(layer.Node.Graph, out var e) ? e : edit[layer.Node.Graph] = new GraphEditor(layer.Node.Graph);
-            results.Add(Apply(layer, zeros, editor, report));
+            pruned.Add((layer, layer.Values.LongCount(v => v == 0), Zero(layer, zeros, editor)));
         }
+        var repairs = repair ? Repair(model, reference!, [.. pruned.Where(p => p.NewZeros > 0).Select(p => p.Layer.Node)], context) : RepairSummary.Off;
+        var results = pruned.Select(p => Finish(p.Layer, p.ZerosBefore, p.NewZeros, repairs, report)).ToList();
         RaiseIrVersionIfSparse(model, results, report);
         var after = Options.MeasureSize ? ModelSize.Measure(model) : (ModelSize?)null;
-        LastSummary = Summarize(results, before, after, report);
+        LastSummary = Summarize(results, before, after, report) with { Repair = repairs };
+    }
+
+    /// <summary>Refits the pruned layers of the main graph one at a time in graph order (see the class remarks).</summary>
+    private RepairSummary Repair(Model model, Model reference, List<Node> nodes, PassContext context)
+    {
+        var statistics = new RepairStatistics();
+        var results = new List<LayerRepair>();
+        var order = new Dictionary<Node, int>();
+        for (var i = 0; i < model.Graph.Nodes.Count; i++) order[model.Graph.Nodes[i]] = i;
+        foreach (var node in nodes.OrderBy(n => order.GetValueOrDefault(n, int.MaxValue)))
+        {
+            context.Cancellation.ThrowIfCancellationRequested();
+            if (node.Graph != model.Graph)
+            {
+                results.Add(LayerRepair.Skipped(LayerNames.Of(node), node.OpType, 0, "inside a subgraph (only the main graph is refit)"));
+                continue;
+            }
+            var request = LayerRefit.Describe(node, null, sparse: true, out var reason);
+            if (request == null)
+            {
+                results.Add(LayerRepair.Skipped(LayerNames.Of(node), node.OpType, 0, reason!));
+                continue;
+            }
+            results.AddRange(LayerRefit.Run(model, reference, [request], context.Activations!, Options.RepairSettings, statistics, context.Cancellation));
+        }
+        return new RepairSummary(true, statistics.Samples, statistics.Seconds, results);
     }
 
     /// <summary>The nodes of <paramref name="graph"/> this run prunes; the others are reported as skipped.</summary>
@@ -157,26 +196,33 @@ public sealed class PruneMagnitudePass(PruneMagnitudeOptions options) : Pass<Pru
         return [.. picked.Select(p => p.Order().ToArray())];
     }
 
-    private LayerSparsityResult Apply(Layer layer, long[] zeros, GraphEditor edit, PassReport report)
+    /// <summary>Zeros the chosen weights of <paramref name="layer"/> that are not zero yet; how many that is.</summary>
+    private static int Zero(Layer layer, long[] zeros, GraphEditor edit)
+    {
+        var newZeros = zeros.Where(i => layer.Values[i] != 0).ToList();
+        if (newZeros.Count > 0) WeightTensors.Replace(edit, layer.Node, WeightInput, "pruned_weight", WeightTensors.Zeroed(layer.Weight, newZeros));
+        return newZeros.Count;
+    }
+
+    /// <summary>After zeroing (and repair): stores the weight sparse when asked and smaller, and reports the layer.</summary>
+    private LayerSparsityResult Finish(Layer layer, long zerosBefore, int newZeros, RepairSummary repairs, PassReport report)
     {
         var node = layer.Node;
         var n = layer.Values.LongLength;
-        var zerosBefore = layer.Values.LongCount(v => v == 0);
-        var newZeros = zeros.Where(i => layer.Values[i] != 0).ToList();
         var label = LayerNames.Label(node);
-        if (newZeros.Count == 0)
+        if (newZeros == 0)
         {
             report.Skip(label, $"already {Percent(zerosBefore, n)} sparse (target {Percent(layer.Ratio)}); nothing to zero");
             return new LayerSparsityResult(LayerNames.Of(node), node.OpType, n, zerosBefore, zerosBefore, false, layer.Weight.ByteCount, layer.Weight.ByteCount);
         }
-        WeightTensors.Replace(edit, node, WeightInput, "pruned_weight", WeightTensors.Zeroed(layer.Weight, newZeros));
-        var zerosAfter = zerosBefore + newZeros.Count;
+        var zerosAfter = zerosBefore + newZeros;
         var stored = Options.SparseStorage ? StoreSparse(node.Input(WeightInput)!, n - zerosAfter) : null;
         var value = node.Input(WeightInput)!;
         var storage = stored ?? (Options.SparseStorage
             ? $"; kept dense ({ModelSize.Format(layer.Weight.ByteCount)}; sparse would take {ModelSize.Format(SparseStorage.SparseBytes(n - zerosAfter, WeightTensors.ElementSize(layer.Weight.DataType)))})"
             : "");
-        report.Change(label, $"sparsity {Percent(zerosBefore, n)} → {Percent(zerosAfter, n)}: {zerosAfter:N0} of {n:N0} weights zero{storage}");
+        var repaired = repairs.Layers.FirstOrDefault(r => r.Node == LayerNames.Of(node)) is { } r ? $"; repair: {r.Describe()}" : "";
+        report.Change(label, $"sparsity {Percent(zerosBefore, n)} → {Percent(zerosAfter, n)}: {zerosAfter:N0} of {n:N0} weights zero{storage}{repaired}");
         return new LayerSparsityResult(LayerNames.Of(node), node.OpType, n, zerosBefore, zerosAfter, value.SparseInitializer != null,
             layer.Weight.ByteCount, SparseStorage.StoredBytes(value));
     }
@@ -241,4 +287,8 @@ public sealed record LayerSparsityResult(string Node, string OpType, long Parame
 /// <param name="SparseTensors">How many of them are stored sparse.</param>
 /// <param name="Before">Serialized and deflated size before (null unless MeasureSize).</param>
 /// <param name="After">Serialized and deflated size after (null unless MeasureSize).</param>
-public sealed record MagnitudePruneSummary(IReadOnlyList<LayerSparsityResult> Layers, long DenseWeightBytes, long StoredWeightBytes, int SparseTensors, ModelSize? Before, ModelSize? After);
+public sealed record MagnitudePruneSummary(IReadOnlyList<LayerSparsityResult> Layers, long DenseWeightBytes, long StoredWeightBytes, int SparseTensors, ModelSize? Before, ModelSize? After)
+{
+    /// <summary>The refit of the pruned layers from calibration data (<see cref="RepairSummary.Off"/> when it did not run).</summary>
+    public RepairSummary Repair { get; init; } = RepairSummary.Off;
+}

@@ -12,13 +12,16 @@ using Spectre.Console;
 
 namespace EdgeOpt.Cli.Commands;
 
-/// <summary><c>edgeopt optimize MODEL -o OUT</c>: cleanup, then (on request) int8 quantization, dynamic or calibrated.</summary>
+/// <summary>
+/// <c>edgeopt optimize MODEL -o OUT</c>: cleanup, then (on request) pruning — repaired from the calibration data when
+/// <c>--calibration-data</c> is given — and int8 quantization, dynamic or calibrated.
+/// </summary>
 public static class OptimizeCommand
 {
     private sealed class QuantOptions
     {
         public Option<string?> Mode { get; } = new("--quantize") { Description = "int8 quantization: dynamic (weights; activations at run time) or static (calibrated activations too)" };
-        public Option<DirectoryInfo?> CalibrationData { get; } = new("--calibration-data") { Description = "Static: calibration inputs (ONNX test-data layout, .npy files named after inputs, or images with --image-preprocess)" };
+        public Option<DirectoryInfo?> CalibrationData { get; } = new("--calibration-data") { Description = "Static quantization and pruning repair: calibration inputs (ONNX test-data layout, .npy files named after inputs, or images with --image-preprocess)" };
         public Option<string> CalibrationMethod { get; } = new("--calibration-method")
         {
             Description = "Static: minmax, percentile (default: clips rare outliers; measured better than minmax on the PP-OCR models), entropy or mse",
@@ -26,10 +29,10 @@ public static class OptimizeCommand
         };
         public Option<double> Percentile { get; } = new("--percentile") { Description = "Static, percentile method: the percentile kept", DefaultValueFactory = _ => 99.999 };
         public Option<int> Bins { get; } = new("--calibration-bins") { Description = "Static, histogram methods: bins per tensor", DefaultValueFactory = _ => HistogramCollector.DefaultBins };
-        public Option<int?> Samples { get; } = new("--calibration-samples") { Description = "Static: use at most N calibration samples" };
+        public Option<int?> Samples { get; } = new("--calibration-samples") { Description = "Static quantization and pruning repair: use at most N calibration samples" };
         public Option<string?> ImagePreprocess { get; } = new("--image-preprocess")
         {
-            Description = "Static, image folders: e.g. resize=320x320,scale=1/255,mean=0.485/0.456/0.406,std=0.229/0.224/0.225,layout=nchw,channels=rgb",
+            Description = "Calibration image folders: e.g. resize=320x320,scale=1/255,mean=0.485/0.456/0.406,std=0.229/0.224/0.225,layout=nchw,channels=rgb",
         };
         public Option<string> Format { get; } = new("--format") { Description = "Static: qdq (QuantizeLinear/DequantizeLinear pairs ORT fuses) or qoperator (QLinearConv, …)", DefaultValueFactory = _ => "qdq" };
         public Option<bool> NoPerChannel { get; } = new("--no-per-channel") { Description = "One weight scale per tensor instead of per output channel" };
@@ -86,11 +89,19 @@ public static class OptimizeCommand
         public Option<double> Sparsity { get; } = new("--sparsity") { Description = "magnitude: share of weights zeroed per layer (or globally)", DefaultValueFactory = _ => 0.5 };
         public Option<double> Ratio { get; } = new("--channel-ratio") { Description = "channels: share of output channels removed per layer", DefaultValueFactory = _ => 0.3 };
         public Option<string> Granularity { get; } = new("--granularity") { Description = "magnitude: layer (each layer to --sparsity) or global (one threshold)", DefaultValueFactory = _ => "layer" };
-        public Option<string> Criterion { get; } = new("--criterion") { Description = "channels: rank channels by l1 or l2 norm", DefaultValueFactory = _ => "l1" };
+        public Option<string?> Criterion { get; } = new("--criterion")
+        {
+            Description = "channels: rank channels by l1 or l2 weight norm, or activation (their share of the next layers' outputs on --calibration-data); " +
+                "default: activation with --calibration-data, else l1",
+        };
         public Option<int> ChannelMultiple { get; } = new("--channel-multiple") { Description = "channels: keep a multiple of this many channels", DefaultValueFactory = _ => 1 };
         public Option<bool> SparseStorage { get; } = new("--sparse-storage") { Description = "magnitude: store pruned weights as ONNX sparse initializers where that is smaller" };
+        public Option<bool> NoRepair { get; } = new("--no-repair")
+        {
+            Description = "Do not refit the pruned layers by least squares on --calibration-data (with calibration data, repair is on by default)",
+        };
 
-        public IEnumerable<Option> All => [Mode, Sparsity, Ratio, Granularity, Criterion, ChannelMultiple, SparseStorage];
+        public IEnumerable<Option> All => [Mode, Sparsity, Ratio, Granularity, Criterion, ChannelMultiple, SparseStorage, NoRepair];
     }
 
     public static Command Create(PassCatalog catalog)
@@ -139,6 +150,9 @@ public static class OptimizeCommand
             if (thresholdBytes is < 0) throw new CliException(ExitCodes.Usage, "--external-data-threshold must be zero or more bytes");
 
             ProgressTask? calibrationTask = null;
+            var repair = !parse.GetValue(prune.NoRepair);
+            var calibrationDir = parse.GetValue(quant.CalibrationData)?.FullName;
+            var criterion = (parse.GetValue(prune.Criterion) ?? (calibrationDir != null ? "activation" : "l1")).Trim().ToLowerInvariant();
             IPass? pruning = parse.GetValue(prune.Mode)?.Trim().ToLowerInvariant() switch
             {
                 null => null,
@@ -152,18 +166,21 @@ public static class OptimizeCommand
                         var other => throw new CliException(ExitCodes.Usage, $"--granularity '{other}' is not layer or global"),
                     },
                     SparseStorage = parse.GetValue(prune.SparseStorage),
+                    Repair = repair,
                 })),
                 "channels" => Cli.Usage(() => catalog.Create(PruneChannelsPass.PassId, new PruneChannelsOptions
                 {
                     Ratio = parse.GetValue(prune.Ratio),
-                    Criterion = (parse.GetValue(prune.Criterion) ?? "l1").Trim().ToLowerInvariant() switch
+                    Criterion = criterion switch
                     {
-                        "l1" => ChannelCriterion.L1,
+                        "l1" or "activation" => ChannelCriterion.L1,
                         "l2" => ChannelCriterion.L2,
-                        var other => throw new CliException(ExitCodes.Usage, $"--criterion '{other}' is not l1 or l2"),
+                        var other => throw new CliException(ExitCodes.Usage, $"--criterion '{other}' is not l1, l2 or activation"),
                     },
+                    RankByActivations = criterion == "activation",
                     ChannelMultiple = parse.GetValue(prune.ChannelMultiple),
                     InputShapes = InputShapes.Parse(parse.GetValue(inputShapes)),
+                    Repair = repair,
                 })),
                 var other => throw new CliException(ExitCodes.Usage, $"--prune '{other}' is not magnitude or channels"),
             };
@@ -173,6 +190,22 @@ public static class OptimizeCommand
             CalibrationSource? source = null;
             Func<QuantSelection, IPass>? quantizer = null;
             var images = parse.GetValue(quant.ImagePreprocess) is { } spec ? Cli.Usage(() => Pipeline.Data.Images.ImagePreprocess.Parse(spec)) : null;
+            if (calibrationDir != null && !Directory.Exists(calibrationDir))
+            {
+                throw new CliException(ExitCodes.Usage, $"--calibration-data '{calibrationDir}' is not a folder: pass a folder of calibration inputs (see --help)");
+            }
+            if (parse.GetValue(quant.Samples) is < 1) throw new CliException(ExitCodes.Usage, "--calibration-samples must be at least 1");
+            OrtActivationProvider? activations = null;
+            var rankByActivations = pruning is PruneChannelsPass && criterion == "activation";
+            if (rankByActivations && calibrationDir == null)
+            {
+                throw new CliException(ExitCodes.Usage, "--criterion activation ranks channels on calibration data: add --calibration-data DIR");
+            }
+            if (pruning != null && (repair || rankByActivations) && calibrationDir != null)
+            {
+                activations = new OrtActivationProvider(m => source ??= Cli.Usage(() => CalibrationSource.Open(calibrationDir, m, images)),
+                    runtime.Settings(parse, null), parse.GetValue(quant.Samples));
+            }
             var target = parse.GetValue(quant.AccuracyTarget) is { } targetText ? Cli.Usage(() => AccuracyTarget.Parse(targetText)) : null;
             var sensitivity = (parse.GetValue(quant.SensitivityMethod) ?? "leave-one-out").Trim().ToLowerInvariant() switch
             {
@@ -198,7 +231,7 @@ public static class OptimizeCommand
                     ExcludeNodes = [.. options.ExcludeNodes, .. pick.Float],
                     IncludeNodes = pick.Only is { } only ? [.. only] : options.IncludeNodes,
                 });
-                var dataDir = parse.GetValue(quant.CalibrationData)?.FullName
+                var dataDir = calibrationDir
                     ?? throw new CliException(ExitCodes.Usage, "--quantize static needs --calibration-data DIR (a few hundred representative inputs; see --help)");
                 var calibrationOptions = new CalibrationOptions
                 {
@@ -248,7 +281,7 @@ public static class OptimizeCommand
             {
                 if (ctx != null && calibration != null) calibrationTask = ctx.AddTask("calibrating");
                 if (ctx != null && fallback != null) accuracyTask = ctx.AddTask("accuracy target");
-                return Cli.Usage(() => ModelOptimizer.Run(request, new PassContext { Calibration = calibration }));
+                return Cli.Usage(() => ModelOptimizer.Run(request, new PassContext { Calibration = calibration, Activations = activations }));
             });
             Print(result, policy, calibration, pruning, fallback?.LastResult);
             if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result, policy, calibration, pruning, fallback?.LastResult));
@@ -343,12 +376,14 @@ public static class OptimizeCommand
         {
             AnsiConsole.MarkupLineInterpolated($"prune-channels: {channels.Layers.Count} layers, parameters {Format.Metric(channels.ParametersBefore)} → {Format.Metric(channels.ParametersAfter)}, MACs {(channels.MacsBefore is { } mb ? Format.Metric(mb) : "?")} → {(channels.MacsAfter is { } ma ? Format.Metric(ma) : "? (pass --input-shape)")}");
         }
+        if (pruning is PruneChannelsPass { LastResult.Repair: var channelRepair }) PrintRepair(channelRepair);
         if (pruning is PruneMagnitudePass { LastSummary: { } magnitude })
         {
             var zeros = magnitude.Layers.Sum(l => l.ZerosAfter);
             var total = Math.Max(1, magnitude.Layers.Sum(l => l.Parameters));
             var zipped = magnitude.After is { } after && magnitude.Before is { } before ? $", deflated {Format.Bytes(before.DeflatedBytes)} → {Format.Bytes(after.DeflatedBytes)}" : "";
             AnsiConsole.MarkupLineInterpolated($"prune-magnitude: {magnitude.Layers.Count} layers at {zeros / (double)total:P1} zeros, {magnitude.SparseTensors} stored sparse{zipped}");
+            PrintRepair(magnitude.Repair);
         }
         if (policy != null) AnsiConsole.MarkupLineInterpolated($"int8 policy: {policy.ToString()}");
         foreach (var c in calibration?.Runs ?? [])
@@ -361,6 +396,22 @@ public static class OptimizeCommand
         AnsiConsole.MarkupLineInterpolated($"wrote [bold]{w.Path}[/]: {Format.Bytes(w.TotalBytes)} (input {Format.Bytes(result.InputBytes)}, ×{result.InputBytes / (double)Math.Max(1, w.TotalBytes):F2} smaller){external}");
         if (w.AutoExternalized) AnsiConsole.MarkupLine("[yellow]the model passes 2 GiB embedded: tensors of 1 KiB and more went to external data[/]");
     }
+
+    private static void PrintRepair(RepairSummary repair)
+    {
+        if (!repair.On)
+        {
+            AnsiConsole.MarkupLine("repair: off (pass --calibration-data DIR to refit the pruned layers; --no-repair turns it off)");
+            return;
+        }
+        var refit = repair.Layers.Where(l => l.Applied).ToList();
+        var before = Median(refit.Select(l => l.ErrorBefore ?? 0));
+        var after = Median(refit.Select(l => l.ErrorAfter ?? 0));
+        AnsiConsole.MarkupLineInterpolated($"repair: {refit.Count} of {repair.Layers.Count} layers refit on {repair.Samples} samples in {repair.Seconds:F1} s; median output error {before} → {after}");
+        foreach (var l in repair.Layers.Where(l => !l.Applied).Take(10)) AnsiConsole.MarkupLineInterpolated($"[grey]repair skipped {l.Node}: {l.SkipReason}[/]");
+    }
+
+    private static string Median(IEnumerable<double> values) => values.Order().ToList() is { Count: > 0 } list ? list[list.Count / 2].ToString("G3") : "-";
 
     private static void PrintAccuracy(FallbackResult a)
     {
@@ -422,6 +473,7 @@ public static class OptimizeCommand
                     parametersBefore = c.ParametersBefore,
                     parametersAfter = c.ParametersAfter,
                     layers = c.Layers.Select(l => new { node = l.Node, op = l.OpType, channelsBefore = l.ChannelsBefore, channelsAfter = l.ChannelsAfter, macsBefore = l.MacsBefore, macsAfter = l.MacsAfter }),
+                    repair = Repair(c.Repair),
                 },
                 PruneMagnitudePass { LastSummary: { } m } => new
                 {
@@ -434,6 +486,7 @@ public static class OptimizeCommand
                     deflatedBytesBefore = m.Before?.DeflatedBytes,
                     deflatedBytesAfter = m.After?.DeflatedBytes,
                     layers = m.Layers.Select(l => new { node = l.Node, op = l.OpType, parameters = l.Parameters, zeros = l.ZerosAfter, storedSparse = l.StoredSparse }),
+                    repair = Repair(m.Repair),
                 },
                 _ => null,
             },
@@ -463,6 +516,23 @@ public static class OptimizeCommand
             calibration = calibration?.Runs.Select(c => new { method = c.Method, samples = c.Samples, tensors = c.Tensors, seconds = Math.Round(c.Seconds, 3), peakRssBytes = c.PeakRssBytes }).FirstOrDefault(),
         };
     }
+
+    private static object Repair(RepairSummary r) => new
+    {
+        on = r.On,
+        samples = r.Samples,
+        seconds = Math.Round(r.Seconds, 3),
+        layers = r.Layers.Select(l => new
+        {
+            node = l.Node,
+            op = l.OpType,
+            rows = l.Rows,
+            errorBefore = l.ErrorBefore,
+            errorAfter = l.ErrorAfter,
+            refit = l.Applied,
+            reason = l.SkipReason,
+        }),
+    };
 
     private static object Sensitivity(NodeSensitivity s) => new { node = s.Node, op = s.OpType, macs = s.Macs, error = s.Error, score = s.Score };
 }

@@ -40,9 +40,73 @@ public class OptimizePruneTests
         Assert.That(pruning.GetProperty("deflatedBytesAfter").GetInt64(), Is.LessThan(pruning.GetProperty("deflatedBytesBefore").GetInt64() / 2));
     }
 
+    private static double Cosine(string reference, string candidate, string data, TempDir dir)
+    {
+        var file = dir.File($"{Path.GetFileNameWithoutExtension(candidate)}.verify.json");
+        var run = CliRunner.Run("verify", reference, candidate, "--data", data, "--json", file);
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Ok), run.StdErr + run.StdOut);
+        return JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("summary").GetProperty("minCosine").GetDouble();
+    }
+
+    [Test]
+    public void Channels_WithCalibrationData_RepairBeatsNoRepair()
+    {
+        TestPaths.RequireArtifact("onnxruntime");
+        var model = TestPaths.RequireArtifact("models", "ppocr_mobile_v2_cls.onnx");
+        var data = TestPaths.RequireShared("data", "ocr_cls");
+        using var dir = new TempDir();
+        var json = dir.File("report.json");
+        string[] common = ["optimize", model, "--prune", "channels", "--channel-ratio", "0.3", "--calibration-data", data];
+
+        var repaired = CliRunner.Run([.. common, "-o", dir.File("repaired.onnx"), "--json", json]);
+        var plain = CliRunner.Run([.. common, "-o", dir.File("plain.onnx"), "--no-repair"]);
+
+        Assert.That(repaired.ExitCode, Is.EqualTo(ExitCodes.Ok), repaired.StdErr + repaired.StdOut);
+        Assert.That(plain.ExitCode, Is.EqualTo(ExitCodes.Ok), plain.StdErr + plain.StdOut);
+        var repair = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("pruning").GetProperty("repair");
+        Assert.That(repair.GetProperty("on").GetBoolean(), Is.True);
+        Assert.That(repair.GetProperty("samples").GetInt32(), Is.EqualTo(16));
+        var refit = repair.GetProperty("layers").EnumerateArray().Where(l => l.GetProperty("refit").GetBoolean()).ToList();
+        Assert.That(refit, Is.Not.Empty);
+        Assert.That(refit.All(l => l.GetProperty("errorAfter").GetDouble() < l.GetProperty("errorBefore").GetDouble()));
+        Assert.That(Cosine(model, dir.File("repaired.onnx"), data, dir), Is.GreaterThan(Cosine(model, dir.File("plain.onnx"), data, dir)));
+    }
+
+    [Test]
+    public void Magnitude_WithCalibrationDataAndStaticQuantization_RepairsThenQuantizes()
+    {
+        TestPaths.RequireArtifact("onnxruntime");
+        var model = TestPaths.RequireArtifact("models", "ppocr_mobile_v2_cls.onnx");
+        var data = TestPaths.RequireShared("data", "ocr_cls");
+        using var dir = new TempDir();
+        var json = dir.File("report.json");
+
+        var run = CliRunner.Run("optimize", model, "-o", dir.File("sparse.int8.onnx"), "--prune", "magnitude", "--sparsity", "0.5",
+            "--quantize", "static", "--calibration-data", data, "--calibration-samples", "8", "--json", json);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Ok), run.StdErr + run.StdOut);
+        var root = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+        var repair = root.GetProperty("pruning").GetProperty("repair");
+        Assert.That(repair.GetProperty("on").GetBoolean(), Is.True);
+        Assert.That(repair.GetProperty("samples").GetInt32(), Is.EqualTo(8));
+        Assert.That(root.GetProperty("calibration").GetProperty("samples").GetInt32(), Is.EqualTo(8));
+        Assert.That(root.GetProperty("quantizedNodes").GetArrayLength(), Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void Repair_MissingCalibrationFolder_ExitsWithUsageError()
+    {
+        using var dir = new TempDir();
+
+        var run = CliRunner.Run("optimize", Ultraface, "-o", dir.File("out.onnx"), "--prune", "channels", "--calibration-data", dir.File("absent"));
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Usage), run.StdErr + run.StdOut);
+        Assert.That(File.Exists(dir.File("out.onnx")), Is.False);
+    }
+
     [TestCase("--prune", "random", "magnitude or channels")]
     [TestCase("--granularity", "model", "layer or global")]
-    [TestCase("--criterion", "l0", "l1 or l2")]
+    [TestCase("--criterion", "l0", "l1, l2 or activation")]
     public void Options_Unknown_ExitWithUsageError(string option, string value, string message)
     {
         using var dir = new TempDir();

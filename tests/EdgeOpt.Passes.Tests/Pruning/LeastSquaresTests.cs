@@ -74,6 +74,69 @@ public class LeastSquaresTests
     }
 
     [Test]
+    public void RemovedColumnIsACombinationOfKeptOnes_RefitRecoversTheOutput()
+    {
+        // Four input channels; channel 3 = 0.5·x0 − x1, so dropping it loses nothing a refit of the others cannot restore.
+        const int rows = 200;
+        var full = Random(rows * 4, 11);
+        for (var r = 0; r < rows; r++) full[r * 4 + 3] = 0.5 * full[r * 4] - full[r * 4 + 1];
+        var w = Random(4 * 2, 12);
+        var y = Multiply(full, rows, 4, w, 2);
+        var kept = new double[rows * 3];
+        for (var r = 0; r < rows; r++) Array.Copy(full, r * 4, kept, r * 3, 3);
+        var solver = new LeastSquares(3, 2);
+        solver.Add(kept, y);
+
+        var before = solver.RelativeError(w.AsSpan(0, 3 * 2));
+        var after = solver.RelativeError(solver.Solve(1e-9 * solver.MeanDiagonal()));
+
+        Assert.That(before, Is.GreaterThan(0.1), "dropping the channel without a refit loses its share of the output");
+        Assert.That(after, Is.LessThan(1e-6 * before), "the refit folds the removed channel into the kept ones");
+    }
+
+    [Test]
+    public void RelativeError_MatchesTheResidualComputedFromTheRows()
+    {
+        var x = Random(30 * 4, 13);
+        var y = Random(30 * 2, 14);
+        var w = Random(4 * 2, 15);
+        var solver = new LeastSquares(4, 2);
+        solver.Add(x, y);
+        var fitted = Multiply(x, 30, 4, w, 2);
+
+        var direct = Math.Sqrt(y.Zip(fitted, (a, b) => (a - b) * (a - b)).Sum() / y.Sum(v => v * v));
+
+        Assert.That(solver.RelativeError(w), Is.EqualTo(direct).Within(1e-9));
+    }
+
+    [Test]
+    public void SupportSolve_KeepsOtherWeightsZeroAndFitsBetterThanTheMaskedWeights()
+    {
+        var x = Random(100 * 5, 16);
+        var w = Random(5 * 2, 17);
+        var y = Multiply(x, 100, 5, w, 2);
+        var solver = new LeastSquares(5, 2);
+        solver.Add(x, y);
+        int[][] supports = [[0, 2, 4], [1, 3]];
+        var masked = new double[10];
+        foreach (var (o, s) in supports.Select((s, o) => (o, s)))
+        {
+            foreach (var i in s) masked[i * 2 + o] = w[i * 2 + o];
+        }
+
+        var fit = solver.Solve(0, supports);
+
+        for (var o = 0; o < 2; o++)
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                if (!supports[o].Contains(i)) Assert.That(fit[i * 2 + o], Is.Zero, $"weight ({i}, {o}) is outside the support");
+            }
+        }
+        Assert.That(solver.RelativeError(fit), Is.LessThan(solver.RelativeError(masked)));
+    }
+
+    [Test]
     public void MismatchedShapes_AreRejected()
     {
         var solver = new LeastSquares(3, 2);
