@@ -95,19 +95,7 @@ public sealed class LoopbackSshd : IDisposable
         return port;
     }
 
-    private static void Keygen(string path) => Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "edgeopt-test", "-f", path);
-
-    private static int Run(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        start.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-        using var p = Process.Start(start)!;
-        p.StandardOutput.ReadToEndAsync();
-        p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(4))) { p.Kill(true); return -1; }
-        return p.ExitCode;
-    }
+    private static void Keygen(string path) => SystemPackages.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "edgeopt-test", "-f", path);
 
     /// <summary>Null when sshd and the OpenSSH client are there (installing openssh-server with apt-get when root); else why not.</summary>
     private static string? EnsureInstalled()
@@ -117,15 +105,6 @@ public sealed class LoopbackSshd : IDisposable
         {
             if (!System.IO.File.Exists(tool)) return $"{tool} is missing: install openssh-client to run the remote-run tests";
         }
-        if (System.IO.File.Exists(Sshd)) return null;
-        if (Environment.UserName != "root" || !System.IO.File.Exists("/usr/bin/apt-get"))
-        {
-            return $"{Sshd} is missing and cannot be installed here (needs root and apt-get): apt-get install openssh-server to run the remote-run tests";
-        }
-        if (Run("apt-get", "install", "-y", "-qq", "openssh-server") != 0 && (Run("apt-get", "update", "-qq") != 0 || Run("apt-get", "install", "-y", "-qq", "openssh-server") != 0))
-        {
-            return "apt-get install openssh-server failed (no package mirror?): the remote-run tests need sshd";
-        }
-        return System.IO.File.Exists(Sshd) ? null : $"openssh-server installed but {Sshd} is missing";
+        return SystemPackages.Ensure(Sshd, "openssh-server");
     }
 }
