@@ -186,11 +186,13 @@ public static class ReportWriter
     {
         var groups = m.Variants.SelectMany(v => v.Latency).Select(l => (l.Target, l.Ep)).Distinct().ToList();
         if (groups.Count == 0) return "";
-        var max = m.Variants.SelectMany(v => v.Latency).Max(l => Math.Max(l.P99Ms, l.P50Ms));
+        var all = m.Variants.SelectMany(v => v.Latency).ToList();
+        // Scale to the p99s unless a few slow outliers would flatten the bars: then to 4 × the largest p50, whiskers clipped at the top.
+        var max = Math.Min(all.Max(l => Math.Max(l.P99Ms, l.P50Ms)), 4 * all.Max(l => l.P50Ms));
         const int h = 260, top = 20, bottom = 60, left = 50;
-        var barW = 18;
-        var groupW = m.Variants.Count * barW + 24;
-        var w = left + groups.Count * groupW + 20;
+        const int barW = 26;
+        var groupW = m.Variants.Count * barW + 30;
+        var w = Math.Max(360, left + groups.Count * groupW + 20);
         var sb = Svg("Latency per variant and target (bar: p50, whisker: p50–p99)", "latency", w, h);
         Axes(sb, left, top, w - 10, h - bottom, $"{max:G3} ms");
         for (var g = 0; g < groups.Count; g++)
@@ -200,7 +202,7 @@ public static class ReportWriter
             {
                 var l = m.Variants[i].Latency.FirstOrDefault(x => x.Target == groups[g].Target && x.Ep == groups[g].Ep);
                 if (l == null) continue;
-                double Y(double ms) => h - bottom - (h - bottom - top) * (ms / max);
+                double Y(double ms) => h - bottom - (h - bottom - top) * (Math.Min(ms, max) / max);
                 var x = x0 + i * barW;
                 sb.Append(Inv, $"<rect class=\"bar\" x=\"{x}\" y=\"{Y(l.P50Ms):F1}\" width=\"{barW - 3}\" height=\"{h - bottom - Y(l.P50Ms):F1}\" fill=\"{Palette[i % Palette.Length]}\"><title>{E(m.Variants[i].Name)} on {E(l.Target)} ({E(l.Ep)}): p50 {l.P50Ms:F3} ms, p99 {l.P99Ms:F3} ms</title></rect>");
                 sb.Append(Inv, $"<line class=\"whisker\" x1=\"{x + (barW - 3) / 2.0:F1}\" x2=\"{x + (barW - 3) / 2.0:F1}\" y1=\"{Y(l.P50Ms):F1}\" y2=\"{Y(l.P99Ms):F1}\"/>");
@@ -242,7 +244,10 @@ public static class ReportWriter
     /// <summary>Per-layer MACs of the last variant that lists layers: a pair of bars per layer (the 30 largest).</summary>
     private static string LayerChart(ModelResults m)
     {
-        var variant = m.Variants.LastOrDefault(v => v.Layers.Count > 0);
+        // The variant that changed the most MACs layer by layer (a pruned or factorized one; int8 keeps MACs).
+        var variant = m.Variants.Where(v => v.Layers.Count > 0)
+            .OrderByDescending(v => v.Layers.Sum(l => Math.Abs((l.Before ?? 0) - (l.After ?? 0))))
+            .FirstOrDefault();
         if (variant == null) return "";
         var layers = variant.Layers.OrderByDescending(l => l.Before ?? 0).Take(30).ToList();
         var max = Math.Max(1, layers.Max(l => Math.Max(l.Before ?? 0, l.After ?? 0)));
