@@ -101,7 +101,17 @@ public static class OptimizeCommand
             Description = "Do not refit the pruned layers by least squares on --calibration-data (with calibration data, repair is on by default)",
         };
 
-        public IEnumerable<Option> All => [Mode, Sparsity, Ratio, Granularity, Criterion, ChannelMultiple, SparseStorage, NoRepair];
+        public Option<double?> TargetMacs { get; } = new("--target-macs")
+        {
+            Description = "channels: keep at most this share of the model's MACs (e.g. 0.5), per-layer ratios chosen from a sensitivity analysis on --calibration-data",
+        };
+        public Option<double?> TargetSparsity { get; } = new("--target-sparsity")
+        {
+            Description = "magnitude: zero this share of the prunable weights (e.g. 0.8), per-layer sparsities chosen from a sensitivity analysis on --calibration-data",
+        };
+        public Option<int> SensitivitySamples { get; } = new("--sensitivity-samples") { Description = "With a target: samples the sensitivity analysis runs on", DefaultValueFactory = _ => 4 };
+
+        public IEnumerable<Option> All => [Mode, Sparsity, Ratio, Granularity, Criterion, ChannelMultiple, SparseStorage, NoRepair, TargetMacs, TargetSparsity, SensitivitySamples];
     }
 
     public static Command Create(PassCatalog catalog)
@@ -184,6 +194,12 @@ public static class OptimizeCommand
                 })),
                 var other => throw new CliException(ExitCodes.Usage, $"--prune '{other}' is not magnitude or channels"),
             };
+            ImagePreprocess? pruneImages = parse.GetValue(quant.ImagePreprocess) is { } imageSpec ? Cli.Usage(() => ImagePreprocess.Parse(imageSpec)) : null;
+            (SensitivityTable Table, double Target, double Predicted)? pruneTarget = null;
+            if (parse.GetValue(prune.TargetMacs) != null || parse.GetValue(prune.TargetSparsity) != null)
+            {
+                (pruning, pruneTarget) = Targeted(parse, prune, pruning, chosen, modelPath, calibrationDir, pruneImages, runtime, catalog);
+            }
             if (pruning != null) chosen.Add(pruning);
             QuantizationPolicy? policy = null;
             OrtCalibrationProvider? calibration = null;
@@ -284,7 +300,7 @@ public static class OptimizeCommand
                 return Cli.Usage(() => ModelOptimizer.Run(request, new PassContext { Calibration = calibration, Activations = activations }));
             });
             Print(result, policy, calibration, pruning, fallback?.LastResult);
-            if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result, policy, calibration, pruning, fallback?.LastResult));
+            if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result, policy, calibration, pruning, fallback?.LastResult, pruneTarget));
             if (fallback?.LastResult is { Met: false } missed)
             {
                 throw new CliException(ExitCodes.FidelityFailed,
@@ -294,6 +310,74 @@ public static class OptimizeCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The pruning pass for --target-macs/--target-sparsity: the model as the passes before pruning leave it, each layer pruned
+    /// alone at several ratios on the calibration data (norm ranking, no repair: a quick proxy), and per-layer ratios chosen to
+    /// reach the target with the least predicted fidelity loss; layers not chosen are left alone.
+    /// </summary>
+    private static (IPass, (SensitivityTable, double, double)) Targeted(ParseResult parse, PruneOptions prune, IPass? pruning, List<IPass> before,
+        string modelPath, string? calibrationDir, ImagePreprocess? images, RuntimeCliOptions runtime, PassCatalog catalog)
+    {
+        var macs = parse.GetValue(prune.TargetMacs);
+        var sparsity = parse.GetValue(prune.TargetSparsity);
+        switch (pruning)
+        {
+            case null: throw new CliException(ExitCodes.Usage, "--target-macs/--target-sparsity need --prune channels or --prune magnitude");
+            case PruneChannelsPass when sparsity != null: throw new CliException(ExitCodes.Usage, "--target-sparsity goes with --prune magnitude; for channels use --target-macs");
+            case PruneMagnitudePass when macs != null: throw new CliException(ExitCodes.Usage, "--target-macs goes with --prune channels; for magnitude use --target-sparsity");
+        }
+        var target = macs ?? sparsity!.Value;
+        if (!(target > 0 && target < 1)) throw new CliException(ExitCodes.Usage, "the target is a share in (0, 1), e.g. --target-macs 0.5");
+        if (calibrationDir == null) throw new CliException(ExitCodes.Usage, "--target-macs/--target-sparsity choose per-layer ratios by measuring fidelity: add --calibration-data DIR");
+        if (parse.GetValue(prune.SensitivitySamples) < 1) throw new CliException(ExitCodes.Usage, "--sensitivity-samples must be at least 1");
+
+        var model = ModelReader.Read(modelPath);
+        new PassManager(before).Run(model);
+        var samples = Cli.Usage(() => CalibrationSource.Open(calibrationDir, model, images).Take(parse.GetValue(prune.SensitivitySamples)).ToList());
+        var method = pruning is PruneChannelsPass ? PruneMethod.Channels : PruneMethod.Magnitude;
+        var channels = pruning is PruneChannelsPass pc ? pc.Options with { RankByActivations = false, Repair = false } : null;
+        var magnitude = pruning is PruneMagnitudePass pm ? pm.Options with { Repair = false, SparseStorage = false } : null;
+        ProgressTask? task = null;
+        var table = LiveProgress.Run(ctx =>
+        {
+            if (ctx != null) task = ctx.AddTask("sensitivity");
+            return Cli.Usage(() => PruningSensitivity.Measure(model, method, samples, runtime.Settings(parse, null), null, channels, magnitude,
+                new CallbackProgress<SensitivityProgress>(p =>
+                {
+                    if (task == null) return;
+                    task.MaxValue = Math.Max(1, p.Total);
+                    task.Value = p.Done;
+                    task.Description = $"sensitivity {p.Layer}";
+                })));
+        });
+        var wanted = method == PruneMethod.Channels ? 1 - target : target;
+        var (ratios, predicted) = Cli.Usage(() => PruningSensitivity.Choose(table, wanted));
+        if (channels != null)
+        {
+            // Savings are not additive: a layer's MACs fall with its own output channels and with its producer's. Prune a copy with
+            // the chosen ratios, measure, and ask for the shortfall again (a few rounds).
+            var ask = wanted;
+            for (var round = 0; round < 4; round++)
+            {
+                var trial = new PruneChannelsPass(channels with { Ratio = 0, LayerRatios = ratios });
+                trial.Run(ModelReader.Copy(model), PassContext.Default);
+                if (trial.LastResult is not { MacsBefore: > 0 and var macsBefore, MacsAfter: { } macsAfter }) break;
+                var actual = 1 - macsAfter / (double)macsBefore;
+                if (actual >= wanted - 0.005 || ask >= 0.99) break;
+                ask = Math.Min(0.99, ask + (wanted - actual));
+                (ratios, predicted) = PruningSensitivity.Choose(table, ask);
+            }
+        }
+        AnsiConsole.MarkupLineInterpolated($"sensitivity: {table.Layers.Count} layers × {table.Ratios.Count} ratios on {table.Samples} samples in {table.Seconds:F1} s; {ratios.Count} layers chosen, predicted {predicted:P1} {(method == PruneMethod.Channels ? "of the MACs saved" : "of the prunable weights zeroed")}");
+        IPass pass = pruning switch
+        {
+            PruneChannelsPass p => catalog.Create(PruneChannelsPass.PassId, p.Options with { Ratio = 0, LayerRatios = ratios }),
+            PruneMagnitudePass p => catalog.Create(PruneMagnitudePass.PassId, p.Options with { Sparsity = 0, LayerSparsity = ratios }),
+            _ => throw new InvalidOperationException(),
+        };
+        return (pass, (table, target, predicted));
     }
 
     private static IEnumerable<string> Split(string list) => list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -434,7 +518,8 @@ public static class OptimizeCommand
         }
     }
 
-    private static object ToJson(OptimizeResult r, QuantizationPolicy? policy, OrtCalibrationProvider? calibration, IPass? pruning, FallbackResult? accuracy)
+    private static object ToJson(OptimizeResult r, QuantizationPolicy? policy, OrtCalibrationProvider? calibration, IPass? pruning, FallbackResult? accuracy,
+        (SensitivityTable Table, double Target, double Predicted)? pruneTarget)
     {
         var quant = r.Reports.Where(IsQuantization).ToList();
         return new
@@ -489,6 +574,20 @@ public static class OptimizeCommand
                     repair = Repair(m.Repair),
                 },
                 _ => null,
+            },
+            pruningTarget = pruneTarget is not { } pt ? null : new
+            {
+                kind = pt.Table.Method == PruneMethod.Channels ? "macs" : "sparsity",
+                target = pt.Target,
+                predictedSaving = pt.Predicted,
+                sensitivitySamples = pt.Table.Samples,
+                sensitivitySeconds = Math.Round(pt.Table.Seconds, 3),
+                ratios = pruning switch
+                {
+                    PruneChannelsPass p => p.Options.LayerRatios,
+                    PruneMagnitudePass p => p.Options.LayerSparsity,
+                    _ => null,
+                },
             },
             accuracy = accuracy == null ? null : new
             {

@@ -118,4 +118,40 @@ public class OptimizePruneTests
         Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Usage));
         Assert.That(run.StdErr, Does.Contain(message));
     }
+
+    [Test]
+    public void TargetMacs_PicksPerLayerRatiosFromSensitivity_AndHitsTheTarget()
+    {
+        TestPaths.RequireArtifact("onnxruntime");
+        using var dir = new TempDir();
+        var json = dir.File("report.json");
+
+        var run = CliRunner.Run("optimize", Ultraface, "-o", dir.File("out.onnx"), "--prune", "channels", "--target-macs", "0.6",
+            "--calibration-data", TestPaths.RequireShared("data", "ultraface_rfb320"), "--sensitivity-samples", "2", "--json", json);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Ok), run.StdErr + run.StdOut);
+        var root = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+        var pruning = root.GetProperty("pruning");
+        var kept = pruning.GetProperty("macsAfter").GetInt64() / (double)pruning.GetProperty("macsBefore").GetInt64();
+        Assert.That(kept, Is.InRange(0.45, 0.605), "within half a percent above the target, not far below it");
+        var target = root.GetProperty("pruningTarget");
+        Assert.That(target.GetProperty("kind").GetString(), Is.EqualTo("macs"));
+        var ratios = target.GetProperty("ratios").EnumerateObject().Select(p => p.Value.GetDouble()).ToList();
+        Assert.That(ratios, Is.Not.Empty);
+        Assert.That(ratios, Is.SubsetOf(new[] { 0.1, 0.2, 0.3, 0.5, 0.7 }), "each layer at one of the measured ratios");
+    }
+
+    [TestCase("channels", "--target-sparsity", "0.8", "goes with --prune magnitude")]
+    [TestCase("magnitude", "--target-macs", "0.5", "goes with --prune channels")]
+    [TestCase("channels", "--target-macs", "0.5", "add --calibration-data")]
+    [TestCase("channels", "--target-macs", "1.5", "share in (0, 1)")]
+    public void Target_Misused_ExitsWithUsageError(string mode, string option, string value, string message)
+    {
+        using var dir = new TempDir();
+
+        var run = CliRunner.Run("optimize", Ultraface, "-o", dir.File("out.onnx"), "--prune", mode, option, value);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Usage), run.StdErr);
+        Assert.That(run.StdErr, Does.Contain(message));
+    }
 }
