@@ -74,21 +74,17 @@ Task("Publish")
 });
 
 Task("Demo")
-    .Description("Set-up plus the main job: inspect and clean up the real PP-OCRv4 detector.")
+    .Description("Set-up plus the main job: the checked-in recipe on PP-OCRv4 det (prune with repair, int8, verify, bench, report).")
     .IsDependentOn("Publish")
     .IsDependentOn("FetchAssets")
     .Does(() =>
 {
     var model = System.IO.Path.Combine(artifacts, "models", "ppocrv4_det.onnx");
     var demo = System.IO.Path.Combine(artifacts, "demo");
-    EnsureDirectoryExists(demo);
-    var output = System.IO.Path.Combine(demo, "ppocrv4_det.cleaned.onnx");
-    Edgeopt($"inspect \"{model}\" --input-shape x=1x3x640x640");
-    Edgeopt($"optimize \"{model}\" -o \"{output}\" --json \"{System.IO.Path.Combine(demo, "ppocrv4_det.optimize.json")}\"");
-    Edgeopt($"inspect \"{output}\" --input-shape x=1x3x640x640");
-    Edgeopt($"verify \"{model}\" \"{output}\" --input-shape x=1x3x640x640 --samples 3 --min-cosine 0.9999 --json \"{System.IO.Path.Combine(demo, "ppocrv4_det.verify.json")}\"");
-    Edgeopt($"bench \"{model}\" --input-shape x=1x3x640x640 --runs 20 --warmup 3 --json \"{System.IO.Path.Combine(demo, "ppocrv4_det.bench.json")}\"");
-    Edgeopt($"bench \"{output}\" --input-shape x=1x3x640x640 --runs 20 --warmup 3 --json \"{System.IO.Path.Combine(demo, "ppocrv4_det.cleaned.bench.json")}\"");
+    if (DirectoryExists(demo)) DeleteDirectory(demo, new DeleteDirectorySettings { Recursive = true, Force = true });
+    Edgeopt($"inspect \"{model}\" --input-shape x=1x3x320x320");
+    Edgeopt($"run --recipe \"{System.IO.Path.Combine(root, "recipes", "demo-ppocrv4-det.yaml")}\" -o \"{demo}\"");
+    Information($"report: {System.IO.Path.Combine(demo, "report.html")} (also report.md, results.json)");
 });
 
 Task("Bench")

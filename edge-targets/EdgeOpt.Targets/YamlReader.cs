@@ -2,8 +2,8 @@ using YamlDotNet.RepresentationModel;
 
 namespace EdgeOpt.Targets;
 
-/// <summary>Typed access to mapping entries, failing with the file and line.</summary>
-internal sealed class YamlReader(string source, Func<string, Exception> error)
+/// <summary>Typed access to YAML mapping entries (YamlDotNet's representation model), failing with <c>file:line:column: message</c> through <c>error</c>.</summary>
+public sealed class YamlReader(string source, Func<string, Exception> error)
 {
     public YamlNode? Node(YamlMappingNode map, string key) =>
         map.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node : null;

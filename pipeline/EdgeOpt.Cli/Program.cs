@@ -29,6 +29,7 @@ var root = new RootCommand("EdgeOpt: optimize ONNX models for edge devices and C
     DeployCommand.Create(),
     ReportCommands.Compare(),
     ReportCommands.Report(),
+    RunCommand.Create(catalog),
 };
 try
 {

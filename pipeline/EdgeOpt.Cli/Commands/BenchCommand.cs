@@ -60,7 +60,7 @@ public static class BenchCommand
             {
                 if (parse.GetValue(eps) is { Length: > 0 }) throw new CliException(ExitCodes.Usage, "--target sets the providers: drop --ep (or drop --target)");
                 var profile = TargetsCommand.Load(() => TargetProfiles.Find(targetName, TargetsCommand.Int8Targets, (parse.GetValue(targetDirs) ?? []).Select(d => d.FullName)));
-                settings = [ForTarget(profile, library, runtime.Settings(parse, null))];
+                settings = [TargetSettings.For(profile, library, runtime.Settings(parse, null), Console.Error.WriteLine)];
                 Console.Error.WriteLine($"target {profile.Name}: providers {settings[0].ProviderLabel}, {(settings[0].IntraOpThreads == 0 ? "auto" : settings[0].IntraOpThreads.ToString(CultureInfo.InvariantCulture))} threads");
             }
             else
@@ -82,38 +82,6 @@ public static class BenchCommand
             return ExitCodes.Ok;
         }));
         return command;
-    }
-
-    /// <summary>
-    /// Settings that run as on <paramref name="profile"/>: its providers the library has, in order (an optional one it lacks is
-    /// left out; a required one it lacks is an error naming what it has), with the profile's options under any --ep-option, and
-    /// the profile's threads unless --threads was given.
-    /// </summary>
-    internal static RuntimeSettings ForTarget(TargetProfile profile, OrtLibrary library, RuntimeSettings given)
-    {
-        var chosen = new List<ProviderSpec>();
-        foreach (var p in profile.Providers)
-        {
-            try
-            {
-                ExecutionProviders.Resolve(p.Name, library);
-            }
-            catch (ExecutionProviderException) when (p.Optional)
-            {
-                Console.Error.WriteLine($"target {profile.Name}: optional provider {p.Name} is not in this ONNX Runtime library; skipped");
-                continue;
-            }
-            var options = new Dictionary<string, string>(p.Options, StringComparer.Ordinal);
-            if (chosen.Count == 0) foreach (var (k, v) in given.ExecutionProviderOptions ?? new Dictionary<string, string>()) options[k] = v;
-            chosen.Add(new ProviderSpec(p.Name, options));
-        }
-        return given with
-        {
-            ExecutionProvider = chosen[0].Name,
-            ExecutionProviderOptions = chosen[0].Options,
-            ThenProviders = chosen.Count > 1 ? chosen.Skip(1).ToList() : null,
-            IntraOpThreads = given.IntraOpThreads != 0 ? given.IntraOpThreads : profile.Threads,
-        };
     }
 
     private static List<BenchmarkResult> RunAll(string path, IReadOnlyList<Pipeline.Data.Sample> samples, List<RuntimeSettings> settings, BenchmarkOptions options) =>

@@ -140,12 +140,30 @@ public static class OptimizeCommand
         {
             model, output, passes, noCleanup, removeInitInputs, threshold, json,
         };
+        var recipe = RunCommand.RecipeOption(required: false);
+        command.Options.Add(recipe);
         foreach (var o in prune.All.Concat(quant.All)) command.Options.Add(o);
         command.Options.Add(inputShapes);
         runtime.AddTo(command);
         command.SetAction(parse => Cli.Guard(() =>
         {
             var modelPath = parse.GetValue(model)!.FullName;
+            if (parse.GetValue(recipe) is { } recipeFile)
+            {
+                if (parse.GetValue(quant.Mode) != null || parse.GetValue(prune.Mode) != null || parse.GetValue(passes) is { Length: > 0 })
+                {
+                    throw new CliException(ExitCodes.Usage, "--recipe names the passes: drop --prune/--quantize/--passes (or drop --recipe)");
+                }
+                var r = RunCommand.Load(recipeFile.FullName, catalog);
+                if (!string.Equals(Path.GetFullPath(r.Model), modelPath, StringComparison.Ordinal))
+                {
+                    throw new CliException(ExitCodes.Usage, $"the recipe's model is {r.Model}, not {modelPath}: give the same model (or edit the recipe)");
+                }
+                var recipeResult = Cli.Usage(() => Pipeline.Recipes.RecipeRunner.Optimize(r, parse.GetValue(output)!.FullName, catalog, runtime.Settings(parse, null)));
+                Print(recipeResult, null, null, null, null);
+                if (parse.GetValue(json) is { } recipeJson) Json.WriteFile(recipeJson.FullName, ToJson(recipeResult, null, null, null, null, null));
+                return ExitCodes.Ok;
+            }
             var mode = parse.GetValue(quant.Mode)?.Trim().ToLowerInvariant();
             if (mode is not (null or "dynamic" or "static"))
             {

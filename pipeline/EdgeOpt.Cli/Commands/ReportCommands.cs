@@ -1,6 +1,7 @@
 using System.CommandLine;
 using EdgeOpt.Pipeline.Benchmarking;
 using EdgeOpt.Pipeline.Calibration;
+using EdgeOpt.Pipeline.Execution;
 using EdgeOpt.Pipeline.Reports;
 using EdgeOpt.Targets;
 using Spectre.Console;
@@ -47,7 +48,7 @@ public static class ReportCommands
             var extra = (parse.GetValue(dirs) ?? []).Select(d => d.FullName).ToList();
             var timingTargets = (parse.GetValue(targets) is { Length: > 0 } t ? t : ["x64-cpu"])
                 .Select(name => TargetsCommand.Load(() => TargetProfiles.Find(name, TargetsCommand.Int8Targets, extra)))
-                .Select(p => new TimingTarget(p.Name, BenchCommand.ForTarget(p, library, given)))
+                .Select(p => new TimingTarget(p.Name, TargetSettings.For(p, library, given, Console.Error.WriteLine)))
                 .ToList();
             var baseline = Onnx.IO.ModelReader.Read(files[0].FullName);
             var set = Cli.Usage(() => CalibrationSource.Open(parse.GetValue(data)!.FullName, baseline).ToList());
