@@ -8,7 +8,8 @@ namespace EdgeOpt.Passes.Factorization;
 /// <summary>
 /// Low-rank factorization of k×k convolutions (2-D, group 1, constant weight W [K, C, k_h, k_w]) into a chain of smaller convs.
 /// <para><see cref="ConvFactorization.Tucker2"/>: W ≈ G ×₀ U_out ×₁ U_in → <c>Conv1×1(C→r_in, U_inᵀ)</c>,
-/// <c>Conv k×k(r_in→r_out, G)</c> with the original strides, pads, dilations and auto_pad, <c>Conv1×1(r_out→K, U_out) + bias</c>.
+/// <c>Conv k×k(r_in→r_out, G)</c> with the original strides, pads, dilations and auto_pad, <c>Conv1×1(r_out→K, U_out) + bias</c>
+/// (a mode kept at full size, r_in = C or r_out = K, has the identity as factor and no 1×1 conv).
 /// U_out and U_in are the leading left singular vectors of the mode-0 [K, C·k²] and mode-1 [C, K·k²] unfoldings (HOSVD), each
 /// rank keeping <see cref="FactorizeOptions.Energy"/> of its unfolding's energy, then refined by
 /// <see cref="FactorizeConvOptions.HooiIterations"/> HOOI sweeps; G = W ×₀ U_outᵀ ×₁ U_inᵀ.</para>
@@ -62,13 +63,15 @@ public sealed class FactorizeConvPass(FactorizeConvOptions options) : Factorizat
         var rIn = Math.Min(Options.ChooseRank(inSpectrum.Squares, total, s.C)!.Value, inSpectrum.S.Length);
         // The core's unfoldings bound each rank by the other one times the kernel area (HOOI's SVDs have no more columns).
         (rOut, rIn) = (Math.Min(rOut, rIn * s.Area), Math.Min(rIn, rOut * s.Area));
-        var parameters = (long)s.C * rIn + (long)rIn * rOut * s.Area + (long)rOut * s.K;
-        long? macs = s.HasPixels ? s.InPixels * s.C * rIn + s.OutPixels * rIn * rOut * s.Area + s.OutPixels * rOut * s.K : null;
+        // A mode kept at full size needs no 1×1 conv: its factor is the identity (Tucker-1 on the other mode).
+        var (reduceIn, reduceOut) = (rIn < s.C, rOut < s.K);
+        var parameters = (reduceIn ? (long)s.C * rIn : 0) + (long)rIn * rOut * s.Area + (reduceOut ? (long)rOut * s.K : 0);
+        long? macs = s.HasPixels ? (reduceIn ? s.InPixels * s.C * rIn : 0) + s.OutPixels * rIn * rOut * s.Area + (reduceOut ? s.OutPixels * rOut * s.K : 0) : null;
         if (s.NoSaving(parameters, macs) is { } why) return LayerOutcome.Skipped($"Tucker-2 ranks in {rIn}, out {rOut} would not save: {why}");
 
-        var uOut = outSpectrum.U.SubMatrix(0, s.K, 0, rOut);
-        var uIn = inSpectrum.U.SubMatrix(0, s.C, 0, rIn);
-        for (var i = 0; i < Options.HooiIterations; i++)
+        var uOut = reduceOut ? outSpectrum.U.SubMatrix(0, s.K, 0, rOut) : Matrix<double>.Build.DenseIdentity(s.K);
+        var uIn = reduceIn ? inSpectrum.U.SubMatrix(0, s.C, 0, rIn) : Matrix<double>.Build.DenseIdentity(s.C);
+        for (var i = 0; i < Options.HooiIterations && reduceIn && reduceOut; i++)
         {
             var (y, yd) = Unfolding.ModeProduct(layer.Values, dims, 1, uIn.Transpose());
             uOut = LowRank.Dense(Unfolding.Unfold(y, yd, 0)).U.SubMatrix(0, s.K, 0, rOut);
@@ -90,14 +93,23 @@ public sealed class FactorizeConvPass(FactorizeConvOptions options) : Factorizat
         {
             var node = layer.Node;
             var geometry = ConvGeometry.Of(node, layer.Dims);
-            var a = edit.AddNode(node, "tucker_in", OpTypes.Conv, [node.Input(ConvInput.X), edit.Constant(node, "tucker_in_w", Factors.Tensor(type, [rIn, s.C, 1, 1], first))],
-                attributes: ConvGeometry.Pointwise(2));
-            var b = edit.AddNode(node, "tucker_core", OpTypes.Conv, [a.Output(0), edit.Constant(node, "tucker_core_w", Factors.Tensor(type, [rOut, rIn, s.Kh, s.Kw], middle))],
-                attributes: geometry.Attributes());
-            var c = edit.AddNode(node, "tucker_out", OpTypes.Conv, WithBias(node, b.Output(0), edit.Constant(node, "tucker_out_w", Factors.Tensor(type, [s.K, rOut, 1, 1], last))),
-                attributes: ConvGeometry.Pointwise(2));
-            edit.Replace(node, c.Output(0));
-            return [a, b, c];
+            var nodes = new List<Node>();
+            var x = node.Input(ConvInput.X)!;
+            if (reduceIn)
+            {
+                nodes.Add(edit.AddNode(node, "tucker_in", OpTypes.Conv, [x, edit.Constant(node, "tucker_in_w", Factors.Tensor(type, [rIn, s.C, 1, 1], first))],
+                    attributes: ConvGeometry.Pointwise(2)));
+                x = nodes[^1].Output(0);
+            }
+            var coreWeight = edit.Constant(node, "tucker_core_w", Factors.Tensor(type, [rOut, rIn, s.Kh, s.Kw], middle));
+            nodes.Add(edit.AddNode(node, "tucker_core", OpTypes.Conv, reduceOut ? [x, coreWeight] : WithBias(node, x, coreWeight), attributes: geometry.Attributes()));
+            if (reduceOut)
+            {
+                nodes.Add(edit.AddNode(node, "tucker_out", OpTypes.Conv, WithBias(node, nodes[^1].Output(0), edit.Constant(node, "tucker_out_w", Factors.Tensor(type, [s.K, rOut, 1, 1], last))),
+                    attributes: ConvGeometry.Pointwise(2)));
+            }
+            edit.Replace(node, nodes[^1].Output(0));
+            return nodes;
         });
     }
 

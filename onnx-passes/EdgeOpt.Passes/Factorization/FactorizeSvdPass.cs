@@ -28,7 +28,8 @@ public sealed class FactorizeSvdPass(FactorizeSvdOptions options) : Factorizatio
     public override string Id => PassId;
     public override string Description => "Splits Gemm/MatMul/1×1 Conv weights into two low-rank factors by a truncated SVD (rank by energy or ratio)";
 
-    private protected override bool Handles(Node node) => FactorizeSvdOptions.SvdOpTypes.Contains(node.OpType);
+    /// <summary>The op types of IncludeOpTypes (all three when empty): nodes of other types are not considered, not even reported.</summary>
+    private protected override bool Handles(Node node) => (Options.IncludeOpTypes.Count > 0 ? Options.IncludeOpTypes : FactorizeSvdOptions.SvdOpTypes).Contains(node.OpType);
 
     private protected override (Func<int, LayerOutcome>? Work, string? Skip) Plan(LayerInput layer)
     {

@@ -63,6 +63,20 @@ public class FactorizeConvPassTests
     }
 
     [Test]
+    public void Tucker2_FullInputRank_NoInputConv()
+    {
+        // Three input channels (a first layer): r_in = C, so U_in is the identity and the 1×1 input conv is dropped.
+        var model = Conv(Tucker(32, 3, 3, 3, 8, 3, 6), [32, 3, 3, 3], [1, 3, 12, 12], Geometry(3, 3, 2, [1, 1, 1, 1], 1));
+
+        var pass = FactorizeAndCompare(model, Exact(ConvFactorization.Tucker2));
+
+        var layer = pass.LastResult!.Layers.Single();
+        Assert.That(layer.Ranks, Is.EqualTo(new[] { 3, 8 }));
+        Assert.That(layer.Nodes, Has.Count.EqualTo(2), "core and output conv only");
+        Assert.That(layer.ParametersAfter, Is.EqualTo(8 * 3 * 9 + 32 * 8));
+    }
+
+    [Test]
     public void Tucker2_AutoPadSameUpperStride2_ExactInOrt()
     {
         var model = Conv(Tucker(32, 24, 3, 3, 8, 8, 3), [32, 24, 3, 3], [1, 24, 9, 9],
