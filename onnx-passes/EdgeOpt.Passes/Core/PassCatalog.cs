@@ -1,4 +1,5 @@
 using EdgeOpt.Passes.Cleanup;
+using EdgeOpt.Passes.Factorization;
 using EdgeOpt.Passes.Pruning;
 using EdgeOpt.Passes.Quantization;
 
@@ -45,6 +46,8 @@ public sealed class PassCatalog
         Describe<QuantizeStaticPass, QuantizeStaticOptions>(o => new QuantizeStaticPass(o)),
         Describe<PruneMagnitudePass, PruneMagnitudeOptions>(o => new PruneMagnitudePass(o)),
         Describe<PruneChannelsPass, PruneChannelsOptions>(o => new PruneChannelsPass(o)),
+        Describe<FactorizeSvdPass, FactorizeSvdOptions>(o => new FactorizeSvdPass(o)),
+        Describe<FactorizeConvPass, FactorizeConvOptions>(o => new FactorizeConvPass(o)),
     ]);
 
     /// <summary>The descriptor for <paramref name="id"/>; the error lists the known ids.</summary>

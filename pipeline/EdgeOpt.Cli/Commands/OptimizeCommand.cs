@@ -2,6 +2,7 @@ using System.CommandLine;
 using EdgeOpt.Onnx.IO;
 using EdgeOpt.Passes.Cleanup;
 using EdgeOpt.Passes.Core;
+using EdgeOpt.Passes.Factorization;
 using EdgeOpt.Passes.Pruning;
 using EdgeOpt.Passes.Quantization;
 using EdgeOpt.Pipeline.Calibration;
@@ -114,6 +115,64 @@ public static class OptimizeCommand
         public IEnumerable<Option> All => [Mode, Sparsity, Ratio, Granularity, Criterion, ChannelMultiple, SparseStorage, NoRepair, TargetMacs, TargetSparsity, SensitivitySamples];
     }
 
+    private sealed class FactorizationOptions
+    {
+        public Option<string?> Mode { get; } = new("--factorize")
+        {
+            Description = "Low-rank factorization: svd (Gemm/MatMul/1×1 Conv), or tucker2, spatial-svd, depthwise-separable, cp for k×k Conv (plus svd for Gemm/MatMul in --ops)",
+        };
+        public Option<double?> Energy { get; } = new("--energy") { Description = "factorize: share of each weight's energy ‖W‖²_F kept (default 0.9)" };
+        public Option<double?> RankRatio { get; } = new("--rank-ratio") { Description = "factorize: rank = ⌈ratio · full rank⌉ instead of --energy" };
+        public Option<int> RankMultiple { get; } = new("--rank-multiple") { Description = "factorize: round ranks up to a multiple of this", DefaultValueFactory = _ => 8 };
+        public Option<string[]> Ops { get; } = new("--ops") { Description = "factorize: op types to factorize, of Gemm, MatMul, Conv (comma-separated; default all three)" };
+
+        public IEnumerable<Option> All => [Mode, Energy, RankRatio, RankMultiple, Ops];
+
+        /// <summary>The factorization passes asked for (none without --factorize), in the order they run.</summary>
+        public List<IPass> Create(ParseResult parse, PassCatalog catalog, IReadOnlyDictionary<string, long[]> inputShapes)
+        {
+            var mode = parse.GetValue(Mode)?.Trim().ToLowerInvariant();
+            if (mode == null) return [];
+            ConvFactorization? method = mode switch
+            {
+                "svd" => null,
+                "tucker2" or "tucker-2" => ConvFactorization.Tucker2,
+                "spatial-svd" => ConvFactorization.SpatialSvd,
+                "depthwise-separable" => ConvFactorization.DepthwiseSeparable,
+                "cp" => ConvFactorization.Cp,
+                var other => throw new CliException(ExitCodes.Usage, $"--factorize '{other}' is not svd, tucker2, spatial-svd, depthwise-separable or cp"),
+            };
+            var energy = parse.GetValue(Energy);
+            var ratio = parse.GetValue(RankRatio);
+            if (energy != null && ratio != null) throw new CliException(ExitCodes.Usage, "--energy and --rank-ratio both choose the rank: give one");
+            var known = new[] { Onnx.Ir.OpTypes.Gemm, Onnx.Ir.OpTypes.MatMul, Onnx.Ir.OpTypes.Conv };
+            var ops = (parse.GetValue(Ops) ?? []).SelectMany(Split).ToList();
+            foreach (var op in ops.Where(o => !known.Contains(o, StringComparer.Ordinal)))
+            {
+                throw new CliException(ExitCodes.Usage, $"--ops '{op}' is not one of {string.Join(", ", known)} (case-sensitive op types)");
+            }
+            if (ops.Count == 0) ops = [.. known];
+            var svdOps = ops.Where(o => method == null || o != Onnx.Ir.OpTypes.Conv).Distinct().ToList();
+            var passes = new List<IPass>();
+            if (method is { } m && ops.Contains(Onnx.Ir.OpTypes.Conv))
+            {
+                passes.Add(Cli.Usage(() => catalog.Create(FactorizeConvPass.PassId, new FactorizeConvOptions
+                {
+                    Method = m, Energy = energy ?? 0.9, RankRatio = ratio, RankMultiple = parse.GetValue(RankMultiple), InputShapes = inputShapes,
+                })));
+            }
+            if (svdOps.Count > 0)
+            {
+                passes.Add(Cli.Usage(() => catalog.Create(FactorizeSvdPass.PassId, new FactorizeSvdOptions
+                {
+                    IncludeOpTypes = svdOps, Energy = energy ?? 0.9, RankRatio = ratio, RankMultiple = parse.GetValue(RankMultiple), InputShapes = inputShapes,
+                })));
+            }
+            if (passes.Count == 0) throw new CliException(ExitCodes.Usage, $"--factorize {mode} with --ops {string.Join(",", ops)} has nothing to factorize");
+            return passes;
+        }
+    }
+
     public static Command Create(PassCatalog catalog)
     {
         var model = new Argument<FileInfo>("model") { Description = "The .onnx model to optimize (never modified)" };
@@ -134,6 +193,7 @@ public static class OptimizeCommand
         var json = new Option<FileInfo?>("--json") { Description = "Also write the report as JSON to this file" };
         var quant = new QuantOptions();
         var prune = new PruneOptions();
+        var factorize = new FactorizationOptions();
         var inputShapes = new Option<string[]>("--input-shape") { Description = "Shape of a dynamic input for MAC counts, NAME=DIMS; repeat per input" };
         var runtime = new RuntimeCliOptions();
         var command = new Command("optimize", "Rewrite a model with optimization passes (cleanup, int8 quantization) and write the result")
@@ -142,7 +202,7 @@ public static class OptimizeCommand
         };
         var recipe = RunCommand.RecipeOption(required: false);
         command.Options.Add(recipe);
-        foreach (var o in prune.All.Concat(quant.All)) command.Options.Add(o);
+        foreach (var o in prune.All.Concat(factorize.All).Concat(quant.All)) command.Options.Add(o);
         command.Options.Add(inputShapes);
         runtime.AddTo(command);
         command.SetAction(parse => Cli.Guard(() =>
@@ -161,7 +221,7 @@ public static class OptimizeCommand
                 }
                 var recipeResult = Cli.Usage(() => Pipeline.Recipes.RecipeRunner.Optimize(r, parse.GetValue(output)!.FullName, catalog, runtime.Settings(parse, null)));
                 Print(recipeResult, null, null, null, null);
-                if (parse.GetValue(json) is { } recipeJson) Json.WriteFile(recipeJson.FullName, ToJson(recipeResult, null, null, null, null, null));
+                if (parse.GetValue(json) is { } recipeJson) Json.WriteFile(recipeJson.FullName, ToJson(recipeResult, null, null, null, null, null, []));
                 return ExitCodes.Ok;
             }
             var mode = parse.GetValue(quant.Mode)?.Trim().ToLowerInvariant();
@@ -219,6 +279,8 @@ public static class OptimizeCommand
                 (pruning, pruneTarget) = Targeted(parse, prune, pruning, chosen, modelPath, calibrationDir, pruneImages, runtime, catalog);
             }
             if (pruning != null) chosen.Add(pruning);
+            var factorizers = factorize.Create(parse, catalog, InputShapes.Parse(parse.GetValue(inputShapes)));
+            chosen.AddRange(factorizers);
             QuantizationPolicy? policy = null;
             OrtCalibrationProvider? calibration = null;
             CalibrationSource? source = null;
@@ -318,7 +380,8 @@ public static class OptimizeCommand
                 return Cli.Usage(() => ModelOptimizer.Run(request, new PassContext { Calibration = calibration, Activations = activations }));
             });
             Print(result, policy, calibration, pruning, fallback?.LastResult);
-            if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result, policy, calibration, pruning, fallback?.LastResult, pruneTarget));
+            PrintFactorization(factorizers);
+            if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result, policy, calibration, pruning, fallback?.LastResult, pruneTarget, factorizers));
             if (fallback?.LastResult is { Met: false } missed)
             {
                 throw new CliException(ExitCodes.FidelityFailed,
@@ -507,13 +570,11 @@ public static class OptimizeCommand
             return;
         }
         var refit = repair.Layers.Where(l => l.Applied).ToList();
-        var before = Median(refit.Select(l => l.ErrorBefore ?? 0));
-        var after = Median(refit.Select(l => l.ErrorAfter ?? 0));
+        var before = refit.Count > 0 ? MedianOf(refit.Select(l => l.ErrorBefore ?? 0)).ToString("G3") : "-";
+        var after = refit.Count > 0 ? MedianOf(refit.Select(l => l.ErrorAfter ?? 0)).ToString("G3") : "-";
         AnsiConsole.MarkupLineInterpolated($"repair: {refit.Count} of {repair.Layers.Count} layers refit on {repair.Samples} samples in {repair.Seconds:F1} s; median output error {before} → {after}");
         foreach (var l in repair.Layers.Where(l => !l.Applied).Take(10)) AnsiConsole.MarkupLineInterpolated($"[grey]repair skipped {l.Node}: {l.SkipReason}[/]");
     }
-
-    private static string Median(IEnumerable<double> values) => values.Order().ToList() is { Count: > 0 } list ? list[list.Count / 2].ToString("G3") : "-";
 
     private static void PrintAccuracy(FallbackResult a)
     {
@@ -537,7 +598,7 @@ public static class OptimizeCommand
     }
 
     private static object ToJson(OptimizeResult r, QuantizationPolicy? policy, OrtCalibrationProvider? calibration, IPass? pruning, FallbackResult? accuracy,
-        (SensitivityTable Table, double Target, double Predicted)? pruneTarget)
+        (SensitivityTable Table, double Target, double Predicted)? pruneTarget, IReadOnlyList<IPass> factorizers)
     {
         var quant = r.Reports.Where(IsQuantization).ToList();
         return new
@@ -631,6 +692,59 @@ public static class OptimizeCommand
                 sensitivity = accuracy.Sensitivities.Select(Sensitivity),
             },
             calibration = calibration?.Runs.Select(c => new { method = c.Method, samples = c.Samples, tensors = c.Tensors, seconds = Math.Round(c.Seconds, 3), peakRssBytes = c.PeakRssBytes }).FirstOrDefault(),
+            factorization = FactorizationJson(factorizers),
+        };
+    }
+
+    private static FactorizationResult? ResultOf(IPass pass) => pass switch
+    {
+        FactorizeSvdPass s => s.LastResult,
+        FactorizeConvPass c => c.LastResult,
+        _ => null,
+    };
+
+    private static void PrintFactorization(IReadOnlyList<IPass> factorizers)
+    {
+        foreach (var f in factorizers.Select(ResultOf).OfType<FactorizationResult>())
+        {
+            var macs = f.MacsBefore is { } mb && f.MacsAfter is { } ma ? $"{Format.Metric(mb)} → {Format.Metric(ma)}" : "? (pass --input-shape)";
+            var error = f.Layers.Count > 0 ? $", relative error median {MedianOf(f.Layers.Select(l => l.RelativeError)):F4}, max {f.Layers.Max(l => l.RelativeError):F4}" : "";
+            AnsiConsole.MarkupLineInterpolated($"{f.PassId}: {f.Layers.Count} layers factorized, {f.Skipped.Count} skipped; their params {Format.Metric(f.ParametersBefore)} → {Format.Metric(f.ParametersAfter)}, MACs {macs}{error} ({f.Seconds:F1} s)");
+        }
+    }
+
+    private static double MedianOf(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static object? FactorizationJson(IReadOnlyList<IPass> factorizers)
+    {
+        var results = factorizers.Select(ResultOf).OfType<FactorizationResult>().ToList();
+        if (results.Count == 0) return null;
+        return new
+        {
+            parametersBefore = results.Sum(f => f.ParametersBefore),
+            parametersAfter = results.Sum(f => f.ParametersAfter),
+            macsBefore = results.All(f => f.MacsBefore != null) ? results.Sum(f => f.MacsBefore) : null,
+            macsAfter = results.All(f => f.MacsAfter != null) ? results.Sum(f => f.MacsAfter) : null,
+            layers = results.SelectMany(f => f.Layers.Select(l => new
+            {
+                pass = f.PassId,
+                node = l.Node,
+                op = l.OpType,
+                method = l.Method,
+                ranks = l.Ranks,
+                parametersBefore = l.ParametersBefore,
+                parametersAfter = l.ParametersAfter,
+                macsBefore = l.MacsBefore,
+                macsAfter = l.MacsAfter,
+                relativeError = Math.Round(l.RelativeError, 6),
+                nodes = l.Nodes,
+            })),
+            skipped = results.SelectMany(f => f.Skipped.Select(s => new { pass = f.PassId, node = s.Node, op = s.OpType, reason = s.Reason })),
+            seconds = results.Select(f => new { pass = f.PassId, seconds = Math.Round(f.Seconds, 3) }),
         };
     }
 
