@@ -5,6 +5,9 @@ namespace EdgeOpt.Targets;
 /// <summary>Typed access to YAML mapping entries (YamlDotNet's representation model), failing with <c>file:line:column: message</c> through <c>error</c>.</summary>
 public sealed class YamlReader(string source, Func<string, Exception> error)
 {
+    /// <summary>The file (or label) messages name.</summary>
+    public string Source => source;
+
     public YamlNode? Node(YamlMappingNode map, string key) =>
         map.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node : null;
 

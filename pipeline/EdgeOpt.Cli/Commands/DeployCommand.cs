@@ -1,6 +1,7 @@
 using System.CommandLine;
 using EdgeOpt.Onnx.IO;
 using EdgeOpt.Pipeline.Benchmarking;
+using EdgeOpt.Pipeline.Reports;
 using EdgeOpt.Runtime;
 using EdgeOpt.Targets;
 using Spectre.Console;
@@ -36,9 +37,13 @@ public static class DeployCommand
         var runs = new Option<int>("--runs") { Description = "Timed runs on the board", DefaultValueFactory = _ => 100 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed runs on the board before timing", DefaultValueFactory = _ => 10 };
         var json = new Option<FileInfo?>("--json") { Description = "Write the bundle and every board's outcome (with its benchmark) as JSON" };
+        var variant = new Option<string?>("--variant-name")
+        {
+            Description = "With --host/--hosts: the variant name the boards' timings get in BUNDLE.results/results.json (default: the model's file name), to merge with `edgeopt compare` results in `edgeopt report`",
+        };
         var command = new Command("deploy", "Package a model for a board (model, ONNX Runtime for the board, runner, samples, run.sh, manifest, .tar.gz), and run it there over SSH")
         {
-            model, target, output, inputs, samples, shapes, ortLib, dirs, host, port, identity, knownHosts, hostsFile, remoteDir, timeout, runs, warmup, json,
+            model, target, output, inputs, samples, shapes, ortLib, dirs, host, port, identity, knownHosts, hostsFile, remoteDir, timeout, runs, warmup, json, variant,
         };
         command.SetAction(parse => Cli.Guard(() =>
         {
@@ -78,6 +83,14 @@ public static class DeployCommand
                 var outcomes = boards.Count == 0 ? [] : RunRemote(result, boards, parse.GetValue(remoteDir)!, TimeSpan.FromSeconds(parse.GetValue(timeout)),
                     ["--runs", parse.GetValue(runs).ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--warmup", parse.GetValue(warmup).ToString(System.Globalization.CultureInfo.InvariantCulture), "--no-node-count"]);
+                if (outcomes.Count > 0)
+                {
+                    var stats = Onnx.Analysis.ModelStatistics.Compute(ir);
+                    var results = new ResultsFile([new ModelResults(Path.GetFileNameWithoutExtension(modelPath),
+                        [new VariantResult(parse.GetValue(variant) ?? Path.GetFileNameWithoutExtension(modelPath), modelPath, ModelFiles.TotalBytes(ir, modelPath),
+                            stats.Parameters, stats.Macs, null, null, [.. outcomes.Where(o => o.Succeeded).Select(o => BoardLatency(o))], [])])]);
+                    results.Write(Path.Combine(result.Directory + ".results", "results.json"));
+                }
                 if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result, profile, outcomes));
                 if (outcomes.Any(o => !o.Succeeded))
                 {
@@ -136,8 +149,17 @@ public static class DeployCommand
             }
         }
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLineInterpolated($"board results: {results}");
+        AnsiConsole.MarkupLineInterpolated($"board results: {results} (results.json there feeds `edgeopt report`)");
         return outcomes;
+    }
+
+    /// <summary>A board's benchmark as a timing of the report (target = the board's name).</summary>
+    private static VariantLatency BoardLatency(RemoteOutcome o)
+    {
+        var r = FirstResult(o.ResultJson!);
+        var l = r.GetProperty("latencyMs");
+        return new VariantLatency(o.Host.Name, r.GetProperty("ep").GetString() ?? "?", r.GetProperty("threads").GetInt32(),
+            l.GetProperty("p50").GetDouble(), l.GetProperty("p90").GetDouble(), l.GetProperty("p99").GetDouble(), r.GetProperty("throughputPerSec").GetDouble());
     }
 
     private static System.Text.Json.JsonElement FirstResult(string json)

@@ -419,6 +419,11 @@ public static class OptimizeCommand
         var samples = Cli.Usage(() => CalibrationSource.Open(calibrationDir, model, images).Take(parse.GetValue(prune.SensitivitySamples)).ToList());
         var method = pruning is PruneChannelsPass ? PruneMethod.Channels : PruneMethod.Magnitude;
         var channels = pruning is PruneChannelsPass pc ? pc.Options with { RankByActivations = false, Repair = false } : null;
+        if (channels is { InputShapes.Count: 0 } && samples.Count > 0)
+        {
+            // MACs (the target's unit) need concrete shapes: the calibration sample's, for the analysis and for the pass's report.
+            channels = channels with { InputShapes = samples[0].Inputs.ToDictionary(p => p.Key, p => p.Value.Dims.ToArray(), StringComparer.Ordinal) };
+        }
         var magnitude = pruning is PruneMagnitudePass pm ? pm.Options with { Repair = false, SparseStorage = false } : null;
         ProgressTask? task = null;
         var table = LiveProgress.Run(ctx =>
@@ -454,7 +459,7 @@ public static class OptimizeCommand
         AnsiConsole.MarkupLineInterpolated($"sensitivity: {table.Layers.Count} layers × {table.Ratios.Count} ratios on {table.Samples} samples in {table.Seconds:F1} s; {ratios.Count} layers chosen, predicted {predicted:P1} {(method == PruneMethod.Channels ? "of the MACs saved" : "of the prunable weights zeroed")}");
         IPass pass = pruning switch
         {
-            PruneChannelsPass p => catalog.Create(PruneChannelsPass.PassId, p.Options with { Ratio = 0, LayerRatios = ratios }),
+            PruneChannelsPass p => catalog.Create(PruneChannelsPass.PassId, p.Options with { Ratio = 0, LayerRatios = ratios, InputShapes = channels!.InputShapes }),
             PruneMagnitudePass p => catalog.Create(PruneMagnitudePass.PassId, p.Options with { Sparsity = 0, LayerSparsity = ratios }),
             _ => throw new InvalidOperationException(),
         };

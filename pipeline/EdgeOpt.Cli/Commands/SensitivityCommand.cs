@@ -20,7 +20,7 @@ public static class SensitivityCommand
         var model = new Argument<FileInfo>("model") { Description = "The .onnx model to analyse (cleaned first, as optimize does; never modified)" };
         var data = new Option<DirectoryInfo>("--data") { Description = "Inputs to measure fidelity on (ONNX test-data layout or .npy files named after the inputs)", Required = true };
         var method = new Option<string>("--method") { Description = "prune-channels (ratio: channels removed) or prune-magnitude (ratio: sparsity)", DefaultValueFactory = _ => "prune-channels" };
-        var ratios = new Option<string?>("--ratios") { Description = "Ratios to measure, comma-separated (default channels 0.1,0.2,0.3,0.5,0.7; magnitude 0.5,0.7,0.8,0.9,0.95)" };
+        var ratios = new Option<string?>("--ratios") { Description = "Ratios to measure, comma-separated (default channels 0.1,0.2,0.3,0.5,0.7,0.85; magnitude 0.5,0.7,0.8,0.9,0.95)" };
         var samples = new Option<int?>("--samples") { Description = "Use at most N samples of --data" };
         var criterion = new Option<string>("--criterion") { Description = "channels: rank channels by l1 or l2 norm", DefaultValueFactory = _ => "l1" };
         var multiple = new Option<int>("--channel-multiple") { Description = "channels: keep a multiple of this many channels", DefaultValueFactory = _ => 1 };

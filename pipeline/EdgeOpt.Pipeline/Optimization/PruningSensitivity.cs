@@ -45,7 +45,7 @@ public readonly record struct SensitivityProgress(int Done, int Total, string La
 public static class PruningSensitivity
 {
     /// <summary>Default channel ratios measured.</summary>
-    public static IReadOnlyList<double> ChannelRatios { get; } = [0.1, 0.2, 0.3, 0.5, 0.7];
+    public static IReadOnlyList<double> ChannelRatios { get; } = [0.1, 0.2, 0.3, 0.5, 0.7, 0.85];
 
     /// <summary>Default sparsities measured.</summary>
     public static IReadOnlyList<double> Sparsities { get; } = [0.5, 0.7, 0.8, 0.9, 0.95];

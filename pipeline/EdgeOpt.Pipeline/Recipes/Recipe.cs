@@ -16,10 +16,14 @@ public sealed class RecipeException(string message) : Exception(message);
 /// <param name="Options">The options, from the pass's defaults with the recipe's values set.</param>
 /// <param name="Keep">Also write, bench and report the model as this step leaves it (an intermediate variant).</param>
 /// <param name="Line">The recipe line the step is on.</param>
-public sealed record RecipeStep(string PassId, PassOptions Options, bool Keep, int Line);
+/// <param name="Enabled">Whether the step runs (<c>enabled: false</c>, or a sweep over <c>pass.enabled: [true, false]</c>: int8 on/off).</param>
+public sealed record RecipeStep(string PassId, PassOptions Options, bool Keep, int Line, bool Enabled = true);
 
-/// <summary>One axis of a sweep: several values for one option of one pass (e.g. prune-channels.ratio: [0.3, 0.5]).</summary>
-public sealed record SweepAxis(string PassId, string Option, IReadOnlyList<PassOptions> Values, IReadOnlyList<string> Labels);
+/// <summary>
+/// One axis of a sweep: several values for one option of one pass (e.g. prune-channels.ratio: [0.3, 0.5]), or the pass on and
+/// off (<c>quantize-static.enabled: [true, false]</c>: <paramref name="Enabled"/> holds the values, <paramref name="Values"/> is empty).
+/// </summary>
+public sealed record SweepAxis(string PassId, string Option, IReadOnlyList<PassOptions> Values, IReadOnlyList<string> Labels, IReadOnlyList<bool>? Enabled = null);
 
 /// <summary>Timing settings of a run.</summary>
 public sealed record RecipeBench(int Runs = 50, int Warmup = 5, int Rounds = 3);
@@ -61,9 +65,11 @@ public sealed record Recipe(
         var combos = new List<(string Label, IReadOnlyList<RecipeStep> Steps)> { ("", Steps) };
         foreach (var axis in Sweep)
         {
-            combos = [.. combos.SelectMany(c => axis.Values.Select((value, i) => (
+            combos = [.. combos.SelectMany(c => Enumerable.Range(0, axis.Labels.Count).Select(i => (
                 Label: (c.Label.Length > 0 ? c.Label + "," : "") + $"{axis.PassId}.{axis.Option}={axis.Labels[i]}",
-                Steps: (IReadOnlyList<RecipeStep>)[.. c.Steps.Select(s => s.PassId == axis.PassId ? s with { Options = Merge(s.Options, value, axis.Option) } : s)])))];
+                Steps: (IReadOnlyList<RecipeStep>)[.. c.Steps.Select(s => s.PassId != axis.PassId ? s
+                    : axis.Enabled is { } on ? s with { Enabled = on[i] }
+                    : s with { Options = Merge(s.Options, axis.Values[i], axis.Option) })])))];
         }
         return combos;
     }
@@ -209,6 +215,7 @@ public sealed record Recipe(
                 throw null!;
             }
             var keep = false;
+            var enabled = true;
             var bound = CopyOf(descriptor.DefaultOptions);
             if (item is YamlMappingNode m2 && m2.Children.First().Value is { } value && value is not YamlMappingNode && !(value is YamlScalarNode { Value: null or "" }))
             {
@@ -218,10 +225,11 @@ public sealed record Recipe(
             {
                 var key = ((YamlScalarNode)keyNode).Value ?? "";
                 if (key == "keep") { keep = r.Bool(options!, "keep") ?? false; continue; }
+                if (key == "enabled") { enabled = r.Bool(options!, "enabled") ?? true; continue; }
                 Bind(r, bound, descriptor, key, keyNode, valueNode);
             }
             if (bound.Validate().FirstOrDefault() is { } problem) r.Fail(item, $"{id}: {problem}");
-            steps.Add(new RecipeStep(id, bound, keep, (int)item.Start.Line));
+            steps.Add(new RecipeStep(id, bound, keep, (int)item.Start.Line, enabled));
         }
         return steps;
     }
@@ -239,6 +247,13 @@ public sealed record Recipe(
             var step = steps.FirstOrDefault(s => s.PassId == id);
             if (step == null) { r.Fail(keyNode, $"sweep '{key}': write pass.option for a pass in passes (e.g. prune-channels.ratio)"); throw null!; }
             if (valuesNode is not YamlSequenceNode values || values.Children.Count == 0) { r.Fail(valuesNode, $"sweep '{key}' needs a list of values"); throw null!; }
+            if (option == "enabled")
+            {
+                var flags = values.Children.Select(v => v is YamlScalarNode { Value: "true" } ? true : v is YamlScalarNode { Value: "false" } ? false
+                    : throw new RecipeException($"{r.Source}:{v.Start.Line}:{v.Start.Column}: {key} takes true or false")).ToList();
+                axes.Add(new SweepAxis(id, option, [], [.. flags.Select(f => f ? "on" : "off")], flags));
+                continue;
+            }
             var descriptor = catalog.Get(id);
             var bound = new List<PassOptions>();
             foreach (var v in values.Children)

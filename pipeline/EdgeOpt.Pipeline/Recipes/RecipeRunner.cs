@@ -35,7 +35,7 @@ public static class RecipeRunner
     public static OptimizeResult Optimize(Recipe recipe, string output, PassCatalog catalog, RuntimeSettings settings)
     {
         if (recipe.Sweep.Count > 0) throw new ArgumentException($"{recipe.Source} sweeps {recipe.Sweep.Count} option(s): use `edgeopt run --recipe` to produce every variant");
-        var passes = recipe.Steps.Select(s => catalog.Create(s.PassId, s.Options)).ToList();
+        var passes = recipe.Steps.Where(s => s.Enabled).Select(s => catalog.Create(s.PassId, s.Options)).ToList();
         return ModelOptimizer.Run(new OptimizeRequest(recipe.Model, output, passes), Context(recipe, settings));
     }
 
@@ -63,7 +63,7 @@ public static class RecipeRunner
             var model = ModelReader.Read(recipe.Model);
             var context = Context(recipe, settings);
             var reports = new List<PassReport>();
-            foreach (var step in steps)
+            foreach (var step in steps.Where(s => s.Enabled))
             {
                 reports.Add(catalog.Create(step.PassId, step.Options).Run(model, context));
                 if (!step.Keep) continue;

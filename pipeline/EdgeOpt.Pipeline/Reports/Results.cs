@@ -92,15 +92,29 @@ public sealed record ResultsFile(IReadOnlyList<ModelResults> Models, string Form
         File.Move(temp, path, overwrite: true);
     }
 
-    /// <summary>Several files' models in one (a model named twice keeps both, the later one's variants appended).</summary>
+    /// <summary>
+    /// Several files' models in one: a model named again gets the new variants appended, and a variant named again gets the
+    /// timings on targets it did not have (e.g. boards measured by <c>edgeopt deploy --hosts</c> added to <c>compare</c> results).
+    /// </summary>
     public static ResultsFile Merge(IEnumerable<ResultsFile> files)
     {
         var byModel = new List<ModelResults>();
         foreach (var m in files.SelectMany(f => f.Models))
         {
             var at = byModel.FindIndex(x => x.Model == m.Model);
-            if (at < 0) byModel.Add(m);
-            else byModel[at] = byModel[at] with { Variants = [.. byModel[at].Variants, .. m.Variants.Where(v => byModel[at].Variants.All(x => x.Name != v.Name))] };
+            if (at < 0)
+            {
+                byModel.Add(m);
+                continue;
+            }
+            var variants = byModel[at].Variants.ToList();
+            foreach (var v in m.Variants)
+            {
+                var i = variants.FindIndex(x => x.Name == v.Name);
+                if (i < 0) variants.Add(v);
+                else variants[i] = variants[i] with { Latency = [.. variants[i].Latency, .. v.Latency.Where(l => variants[i].Latency.All(x => x.Target != l.Target || x.Ep != l.Ep))] };
+            }
+            byModel[at] = byModel[at] with { Variants = variants };
         }
         return new ResultsFile(byModel);
     }

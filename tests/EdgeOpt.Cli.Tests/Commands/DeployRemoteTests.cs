@@ -34,6 +34,10 @@ public class DeployRemoteTests
         Assert.That(File.Exists(Path.Combine(dir.File("b.results"), "127.0.0.1.json")), Is.True, "the board's result is kept beside the bundle");
         Assert.That(File.Exists(Path.Combine(dir.File("remote"), "b", "result.json")), Is.True, "run.sh ran on the board's copy");
         Assert.That(run.StdOut, Does.Contain("127.0.0.1").And.Contain("ok"));
+        var results = dir.File("b.results/results.json");
+        var latency = JsonDocument.Parse(File.ReadAllText(results)).RootElement.GetProperty("models")[0].GetProperty("variants")[0].GetProperty("latency");
+        Assert.That(latency[0].GetProperty("target").GetString(), Is.EqualTo("127.0.0.1"), "the board's timing, ready for edgeopt report");
+        Assert.That(CliRunner.Run("report", results, "-o", dir.File("boards.md")).ExitCode, Is.EqualTo(ExitCodes.Ok));
     }
 
     [Test]

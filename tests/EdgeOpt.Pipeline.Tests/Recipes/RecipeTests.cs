@@ -73,6 +73,17 @@ public class RecipeTests
         Assert.That(((PruneChannelsOptions)variants[3].Steps.Single(s => s.PassId == "prune-channels").Options).Criterion, Is.EqualTo(ChannelCriterion.L2), "other options kept");
     }
 
+    [Test]
+    public void Sweep_PassOnAndOff()
+    {
+        var r = Load(Valid + "\nsweep: { quantize-static.enabled: [true, false] }\n");
+
+        var variants = r.Variants();
+
+        Assert.That(variants.Select(v => v.Label), Is.EqualTo(new[] { "quantize-static.enabled=on", "quantize-static.enabled=off" }));
+        Assert.That(variants.Select(v => v.Steps.Single(s => s.PassId == "quantize-static").Enabled), Is.EqualTo(new[] { true, false }));
+    }
+
     [TestCase("passes: [cleanup]\nmodel: m.onnx\ncolour: red\n", "r.yaml:3:1: unknown key 'colour'")]
     [TestCase("model: m.onnx\npasses:\n  - prune-heads\n", "r.yaml:3:5: unknown pass 'prune-heads'")]
     [TestCase("model: m.onnx\npasses:\n  - prune-channels: { rate: 0.3 }\n", "r.yaml:3:23: prune-channels has no option 'rate': its options are ratio")]

@@ -75,6 +75,8 @@ public class ReportWriterTests
             Assert.That(read.Models[0].Variants.Select(v => v.Name), Is.EqualTo(new[] { "original", "pruned", "int8" }));
             Assert.That(read.Models[0].Variants[1].Layers[2], Is.EqualTo(new LayerMacs("fc", "Gemm", 10, null)));
             Assert.That(merged.Models.Select(m => (m.Model, m.Variants.Count)), Is.EqualTo(new[] { ("det", 4), ("rec", 1) }));
+            var boards = ResultsFile.Merge([read, new ResultsFile([new ModelResults("det", [read.Models[0].Variants[2] with { Latency = [new("pi-kitchen", "cpu", 4, 90, 95, 99, 11)] }])])]);
+            Assert.That(boards.Models[0].Variants[2].Latency.Select(l => l.Target), Is.EqualTo(new[] { "x64-cpu", "pi-kitchen" }), "a board's timing joins the variant");
         }
         finally
         {
