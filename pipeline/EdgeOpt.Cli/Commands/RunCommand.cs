@@ -77,7 +77,10 @@ public static class RunCommand
         var model = run.Results.Models[0];
         var baseline = model.Reference;
         var target = baseline.Latency.FirstOrDefault();
-        var table = new Table().AddColumns("variant", "sweep", "size", "MACs", $"p50 {(target == null ? "" : $"{target.Target}")}", "speed-up", "cosine", "Pareto");
+        var swept = run.Variants.Any(w => w.Label.Length > 0);
+        var table = new Table().AddColumn("variant");
+        if (swept) table.AddColumn("sweep");
+        table.AddColumns("size", "MACs", $"p50 {(target == null ? "" : $"{target.Target}")}", "speed-up", "cosine", "Pareto");
         var points = model.Variants.Select(v => (v, P50: v.Latency.FirstOrDefault()?.P50Ms ?? double.NaN, Fid: v == baseline ? 1.0 : v.Cosine ?? 0)).ToList();
         foreach (var (v, p50, fid) in points)
         {
@@ -85,9 +88,12 @@ public static class RunCommand
             var dominated = points.Any(o => o.v != v && o.v.SizeBytes <= v.SizeBytes && o.P50 <= p50 && o.Fid >= fid
                 && (o.v.SizeBytes < v.SizeBytes || o.P50 < p50 || o.Fid > fid));
             var label = run.Variants.FirstOrDefault(w => w.Name == v.Name)?.Label ?? "";
-            table.AddRow(Markup.Escape(v.Name), Markup.Escape(label), Format.Bytes(v.SizeBytes), v.Macs is { } m ? Format.Metric(m) : "?",
+            var cells = new List<string> { Markup.Escape(v.Name) };
+            if (swept) cells.Add(Markup.Escape(label));
+            cells.AddRange([Format.Bytes(v.SizeBytes), v.Macs is { } m ? Format.Metric(m) : "?",
                 double.IsNaN(p50) ? "—" : $"{p50:F3} ms", v.Latency.FirstOrDefault() is { } l && CompressionMetrics.Delta(baseline, l) is { } d ? $"{d:F2}×" : "—",
-                v == baseline ? "—" : v.Cosine?.ToString("F4") ?? "—", dominated ? "" : "[green]yes[/]");
+                v == baseline ? "—" : v.Cosine?.ToString("F4") ?? "—", dominated ? "" : "[green]yes[/]"]);
+            table.AddRow([.. cells]);
         }
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated($"wrote {run.ResultsPath}, {run.HtmlPath}, {run.MarkdownPath}");
