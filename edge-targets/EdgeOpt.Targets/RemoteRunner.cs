@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace EdgeOpt.Targets;
@@ -83,24 +82,9 @@ public sealed partial class RemoteRunner(string remoteDirectory = "edgeopt-bundl
     /// <exception cref="RemoteHostsException">Unreadable, not a list, unknown keys or bad values (file:line in the message).</exception>
     public static IReadOnlyList<RemoteHost> ReadHosts(string path)
     {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(File.ReadAllText(path)));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new RemoteHostsException($"{path}: cannot read the hosts file: {e.Message}");
-        }
-        catch (YamlException e)
-        {
-            throw new RemoteHostsException($"{path}:{e.Start.Line}:{e.Start.Column}: not valid YAML: {e.Message}");
-        }
-        var reader = new YamlReader(path, m => new RemoteHostsException(m));
-        if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlSequenceNode list || list.Children.Count == 0)
-        {
-            throw new RemoteHostsException($"{path}:1:1: a hosts file is a list of boards: - {{ name: pi4, host: pi@192.168.1.20, port: 22, identity: ~/.ssh/id_ed25519 }}");
-        }
+        const string shape = "a hosts file is a list of boards: - { name: pi4, host: pi@192.168.1.20, port: 22, identity: ~/.ssh/id_ed25519 }";
+        var (list, reader) = YamlReader.Load<YamlSequenceNode>(path, m => new RemoteHostsException(m), "hosts file", shape);
+        if (list.Children.Count == 0) throw new RemoteHostsException($"{path}:1:1: {shape}");
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var hosts = new List<RemoteHost>();
         foreach (var item in list.Children)

@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 using EdgeOpt.Runtime;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace EdgeOpt.Targets;
@@ -76,20 +75,7 @@ public static partial class TargetProfiles
     /// <exception cref="TargetProfileException">Not YAML/JSON, or unknown keys or bad values (the message names the line).</exception>
     public static TargetProfile Parse(string text, string source, IReadOnlyCollection<string> int8Targets)
     {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(text));
-        }
-        catch (YamlException e)
-        {
-            throw new TargetProfileException($"{source}:{e.Start.Line}:{e.Start.Column}: not valid YAML: {e.Message}");
-        }
-        if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
-        {
-            throw new TargetProfileException($"{source}:1:1: a target profile is one mapping (name:, rid:, providers: …)");
-        }
-        var reader = new YamlReader(source, m => new TargetProfileException(m));
+        var (root, reader) = YamlReader.Parse<YamlMappingNode>(text, source, m => new TargetProfileException(m), "a target profile is one mapping (name:, rid:, providers: …)");
         reader.RejectUnknown(root, Keys);
         var name = reader.String(root, "name", required: true)!;
         if (!NamePattern().IsMatch(name)) reader.Fail(reader.Node(root, "name")!, $"name '{name}' must be lower-case letters, digits and dashes");

@@ -1,3 +1,4 @@
+using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace EdgeOpt.Targets;
@@ -7,6 +8,41 @@ public sealed class YamlReader(string source, Func<string, Exception> error)
 {
     /// <summary>The file (or label) messages name.</summary>
     public string Source => source;
+
+    /// <summary>
+    /// Parses <paramref name="text"/> (YAML or JSON) as one document whose root is a <typeparamref name="TRoot"/>; anything else
+    /// is an error through <paramref name="error"/> naming <paramref name="source"/> and the position, with <paramref name="shape"/>
+    /// saying what the root should be. Returns the root and a reader for it.
+    /// </summary>
+    public static (TRoot Root, YamlReader Reader) Parse<TRoot>(string text, string source, Func<string, Exception> error, string shape) where TRoot : YamlNode
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            throw error($"{source}:{e.Start.Line}:{e.Start.Column}: not valid YAML: {e.Message}");
+        }
+        if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not TRoot root) throw error($"{source}:1:1: {shape}");
+        return (root, new YamlReader(source, error));
+    }
+
+    /// <summary>Reads the file at <paramref name="path"/> and <see cref="Parse{TRoot}"/>s it; an unreadable file is an error naming <paramref name="what"/>.</summary>
+    public static (TRoot Root, YamlReader Reader) Load<TRoot>(string path, Func<string, Exception> error, string what, string shape) where TRoot : YamlNode
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw error($"{path}: cannot read the {what}: {e.Message}");
+        }
+        return Parse<TRoot>(text, path, error, shape);
+    }
 
     public YamlNode? Node(YamlMappingNode map, string key) =>
         map.Children.TryGetValue(new YamlScalarNode(key), out var node) ? node : null;

@@ -425,19 +425,7 @@ public static class OptimizeCommand
             channels = channels with { InputShapes = samples[0].Inputs.ToDictionary(p => p.Key, p => p.Value.Dims.ToArray(), StringComparer.Ordinal) };
         }
         var magnitude = pruning is PruneMagnitudePass pm ? pm.Options with { Repair = false, SparseStorage = false } : null;
-        ProgressTask? task = null;
-        var table = LiveProgress.Run(ctx =>
-        {
-            if (ctx != null) task = ctx.AddTask("sensitivity");
-            return Cli.Usage(() => PruningSensitivity.Measure(model, method, samples, runtime.Settings(parse, null), null, channels, magnitude,
-                new CallbackProgress<SensitivityProgress>(p =>
-                {
-                    if (task == null) return;
-                    task.MaxValue = Math.Max(1, p.Total);
-                    task.Value = p.Done;
-                    task.Description = $"sensitivity {p.Layer}";
-                })));
-        });
+        var table = SensitivityCommand.Measure(model, method, samples, runtime.Settings(parse, null), null, channels, magnitude);
         var wanted = method == PruneMethod.Channels ? 1 - target : target;
         var (ratios, predicted) = Cli.Usage(() => PruningSensitivity.Choose(table, wanted));
         if (channels != null)

@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using EdgeOpt.Onnx.IO;
+using EdgeOpt.Onnx.Ir;
+using EdgeOpt.Pipeline.Data;
+using EdgeOpt.Pipeline.Execution;
 using EdgeOpt.Passes.Core;
 using EdgeOpt.Passes.Pruning;
 using EdgeOpt.Pipeline.Calibration;
@@ -67,19 +70,7 @@ public static class SensitivityCommand
             };
             if (channels.Validate().FirstOrDefault() is { } problem) throw new CliException(ExitCodes.Usage, problem);
 
-            ProgressTask? task = null;
-            var table = LiveProgress.Run(ctx =>
-            {
-                if (ctx != null) task = ctx.AddTask("sensitivity");
-                return Cli.Usage(() => PruningSensitivity.Measure(ir, kind, set, runtime.Settings(parse, null), list, channels, null,
-                    new CallbackProgress<SensitivityProgress>(p =>
-                    {
-                        if (task == null) return;
-                        task.MaxValue = Math.Max(1, p.Total);
-                        task.Value = p.Done;
-                        task.Description = $"sensitivity {p.Layer}";
-                    })));
-            });
+            var table = Measure(ir, kind, set, runtime.Settings(parse, null), list, channels, null);
             (IReadOnlyDictionary<string, double> Ratios, double Saving)? chosen = target is { } t
                 ? Cli.Usage(() => PruningSensitivity.Choose(table, kind == PruneMethod.Channels ? 1 - t : t))
                 : null;
@@ -88,6 +79,25 @@ public static class SensitivityCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    /// <summary>Runs <see cref="PruningSensitivity.Measure"/> with a progress bar on a terminal; bad input becomes a usage error.</summary>
+    internal static SensitivityTable Measure(Model model, PruneMethod method, IReadOnlyList<Sample> samples, RuntimeSettings settings,
+        IReadOnlyList<double>? ratios, PruneChannelsOptions? channels, PruneMagnitudeOptions? magnitude)
+    {
+        ProgressTask? task = null;
+        return LiveProgress.Run(ctx =>
+        {
+            if (ctx != null) task = ctx.AddTask("sensitivity");
+            return Cli.Usage(() => PruningSensitivity.Measure(model, method, samples, settings, ratios, channels, magnitude,
+                new CallbackProgress<SensitivityProgress>(p =>
+                {
+                    if (task == null) return;
+                    task.MaxValue = Math.Max(1, p.Total);
+                    task.Value = p.Done;
+                    task.Description = $"sensitivity {p.Layer}";
+                })));
+        });
     }
 
     internal static IReadOnlyList<double> ParseRatios(string text)

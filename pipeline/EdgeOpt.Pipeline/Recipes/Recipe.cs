@@ -3,7 +3,6 @@ using System.Reflection;
 using EdgeOpt.Passes.Core;
 using EdgeOpt.Pipeline.Optimization;
 using EdgeOpt.Targets;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace EdgeOpt.Pipeline.Recipes;
@@ -87,24 +86,7 @@ public sealed record Recipe(
     public static Recipe Load(string path, PassCatalog catalog)
     {
         var full = Path.GetFullPath(path);
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(File.ReadAllText(full)));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new RecipeException($"{path}: cannot read the recipe: {e.Message}");
-        }
-        catch (YamlException e)
-        {
-            throw new RecipeException($"{path}:{e.Start.Line}:{e.Start.Column}: not valid YAML: {e.Message}");
-        }
-        if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
-        {
-            throw new RecipeException($"{path}:1:1: a recipe is one mapping (model:, passes:, …)");
-        }
-        var r = new YamlReader(path, m => new RecipeException(m));
+        var (root, r) = YamlReader.Load<YamlMappingNode>(full, m => new RecipeException(m), "recipe", "a recipe is one mapping (model:, passes:, …)");
         r.RejectUnknown(root, Keys);
         var folder = Path.GetDirectoryName(full)!;
         string Resolve(string p) => Path.GetFullPath(Path.Combine(folder, p));
