@@ -80,7 +80,7 @@ public abstract record FactorizeOptions : PassOptions
         else if (InputShapes.Any(kv => kv.Value == null || kv.Value.Any(d => d < 0))) yield return "InputShapes holds a missing or negative dimension";
     }
 
-    internal RepairSettings RefitSettings => new(RefitPositions, RefitRidge, Seed: 1);
+    internal RepairSettings RefitSettings => new(RefitPositions, RefitRidge, Seed: 1, nameof(RefitPositions));
 
     internal NodeSelection Selection => new(SelectedOpTypes, ExcludeOpTypes, IncludeNodes, ExcludeNodes);
 
