@@ -81,7 +81,59 @@ internal static class LowRank
         return new Spectrum(q.Multiply(small.U), small.S, small.V, Complete: false);
     }
 
-    private static Matrix<double> Orthonormal(Matrix<double> y) => y.QR(QRMethod.Thin).Q;
+    /// <summary>
+    /// An orthonormal basis of the columns of <paramref name="y"/> (tall, n×l). CholeskyQR2 (Fukaya et al. 2014): R = chol(YᵀY),
+    /// Q = Y·R⁻¹, done twice; its work is two l×l Gram products and triangular solves, a fraction of MathNet's unblocked
+    /// Householder QR on the sketch sizes of the randomized SVD (0.40 s → 0.1 s on 3072×202). It is accurate while
+    /// cond(Y) ≲ 10⁶ (each pass squares it); a sketch of a matrix whose rank is below the sketch width is near singular, so
+    /// a Cholesky pivot under 10⁻⁶ of the largest falls back to Householder QR.
+    /// </summary>
+    private static Matrix<double> Orthonormal(Matrix<double> y)
+    {
+        if (y.RowCount < 2 * y.ColumnCount) return y.QR(QRMethod.Thin).Q;
+        var q = y;
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var gram = q.TransposeThisAndMultiply(q);
+            Matrix<double> r;
+            try
+            {
+                r = gram.Cholesky().Factor;
+            }
+            catch (ArgumentException)
+            {
+                return y.QR(QRMethod.Thin).Q;
+            }
+            var diagonal = r.Diagonal();
+            if (!(diagonal.Minimum() > 1e-6 * diagonal.Maximum())) return y.QR(QRMethod.Thin).Q;
+            // Q·Lᵀ = Y with L = chol lower factor: Q = Y·L⁻ᵀ, i.e. Qᵀ = L⁻¹·Yᵀ by forward substitution.
+            q = ForwardSolve(r, q.Transpose()).Transpose();
+        }
+        return q;
+    }
+
+    /// <summary>X = L⁻¹·B for lower-triangular <paramref name="l"/> (l×l) and <paramref name="b"/> (l×n), row by row.</summary>
+    private static Matrix<double> ForwardSolve(Matrix<double> l, Matrix<double> b)
+    {
+        var n = b.ColumnCount;
+        var rows = l.RowCount;
+        var x = b.ToRowArrays();
+        var lower = l.ToRowArrays();
+        for (var i = 0; i < rows; i++)
+        {
+            var xi = x[i];
+            for (var k = 0; k < i; k++)
+            {
+                var f = lower[i][k];
+                if (f == 0) continue;
+                var xk = x[k];
+                for (var j = 0; j < n; j++) xi[j] -= f * xk[j];
+            }
+            var d = lower[i][i];
+            for (var j = 0; j < n; j++) xi[j] /= d;
+        }
+        return Matrix<double>.Build.DenseOfRowArrays(x);
+    }
 
     /// <summary>The triplets in descending order of singular value (MathNet returns them so; this makes it a guarantee).</summary>
     private static Spectrum Sorted(Matrix<double> u, double[] s, Matrix<double> v, bool complete)
