@@ -73,7 +73,7 @@ public sealed class FactorizeSvdPass(FactorizeSvdOptions options) : Factorizatio
         var (left, right) = spectrum.Split(r);
         var p = Factors.Round(left, layer.DataType);
         var q = Factors.Round(right, layer.DataType);
-        var error = Unfolding.RelativeError(w.ToRowMajorArray(), Factors.Matrix(p, n, r).Multiply(Factors.Matrix(q, r, m)).ToRowMajorArray());
+        var error = Unfolding.RelativeError(w.ToRowMajorArray(), LowRank.Dots(p, n, r, Factors.Matrix(q, r, m)).ToRowMajorArray());
         var kept = squares.Take(r).Sum();
         return LayerOutcome.Done("Svd", [r], r * ((long)n + m), error, Factors.EnergyNote(kept, total), edit => apply(layer, p, q, r, edit));
     }
