@@ -83,7 +83,7 @@ internal static class LowRank
             q = Orthonormal(Dots(rows, n, m, z));
         }
         // A ≈ Q·(QᵀA); the small l×m matrix B = QᵀA gets the dense SVD, through its tall transpose Bᵀ = AᵀQ = U'·S·V'ᵀ.
-        var bt = Dense(Dots(columns, m, n, q));
+        var bt = DenseTall(Dots(columns, m, n, q));
         return new Spectrum(q.Multiply(bt.V), bt.S, bt.U, Complete: false);
     }
 
@@ -150,34 +150,62 @@ internal static class LowRank
     }
 
     /// <summary>
-    /// An orthonormal basis of the columns of <paramref name="y"/> (tall, n×l). CholeskyQR2 (Fukaya et al. 2014): R = chol(YᵀY),
-    /// Q = Y·R⁻¹, done twice; its work is two l×l Gram products and triangular solves, a fraction of MathNet's unblocked
-    /// Householder QR on the sketch sizes of the randomized SVD (0.40 s → 0.1 s on 3072×202). It is accurate while
-    /// cond(Y) ≲ 10⁶ (each pass squares it); a sketch of a matrix whose rank is below the sketch width is near singular, so
-    /// a Cholesky pivot under 10⁻⁶ of the largest falls back to Householder QR.
+    /// An orthonormal basis of the columns of <paramref name="y"/> (tall, n×l): <see cref="CholeskyQr"/>, or MathNet's
+    /// Householder QR when that declines.
     /// </summary>
-    private static Matrix<double> Orthonormal(Matrix<double> y)
+    private static Matrix<double> Orthonormal(Matrix<double> y) => CholeskyQr(y)?.Q ?? y.QR(QRMethod.Thin).Q;
+
+    /// <summary>
+    /// The complete thin SVD of a tall <paramref name="a"/> (at least twice as many rows as columns, else <see cref="Dense"/>):
+    /// A = Q·R by <see cref="CholeskyQr"/>, then the SVD of the small R, as <see cref="Dense"/> does with Householder QR.
+    /// </summary>
+    private static Spectrum DenseTall(Matrix<double> a)
     {
-        if (y.RowCount < 2 * y.ColumnCount) return y.QR(QRMethod.Thin).Q;
+        if (CholeskyQr(a) is not { } qr) return Dense(a);
+        var svd = qr.R.Svd(computeVectors: true);
+        return Sorted(qr.Q.Multiply(svd.U), svd.S.ToArray(), svd.VT.Transpose(), complete: true);
+    }
+
+    /// <summary>
+    /// Thin QR of <paramref name="y"/> (tall, n×l) by CholeskyQR2 (Fukaya et al. 2014): L = chol(YᵀY), Q = Y·L⁻ᵀ, done twice
+    /// (R = L₂ᵀ·L₁ᵀ); its work is two l×l Gram products (SIMD dots) and triangular solves, a fraction of MathNet's unblocked
+    /// Householder QR on the sketch sizes of the randomized SVD (0.40 s → under 0.1 s on 3072×202). It is accurate while
+    /// cond(Y) ≲ 10⁶ (each pass squares it); null, for a Householder fallback, when Y is not at least twice as tall as wide or a
+    /// Cholesky pivot is under 10⁻⁶ of the largest (a sketch of a matrix whose rank is below the sketch width is near singular).
+    /// </summary>
+    private static (Matrix<double> Q, Matrix<double> R)? CholeskyQr(Matrix<double> y)
+    {
+        if (y.RowCount < 2 * y.ColumnCount) return null;
         var q = y;
+        Matrix<double>? r = null;
         for (var pass = 0; pass < 2; pass++)
         {
-            var gram = q.TransposeThisAndMultiply(q);
-            Matrix<double> r;
+            var gram = Dots(q.AsColumnMajorArray() ?? q.ToColumnMajorArray(), q.ColumnCount, q.RowCount, q);
+            Matrix<double> lower;
             try
             {
-                r = gram.Cholesky().Factor;
+                lower = gram.Cholesky().Factor;
             }
             catch (ArgumentException)
             {
-                return y.QR(QRMethod.Thin).Q;
+                return null;
             }
-            var diagonal = r.Diagonal();
-            if (!(diagonal.Minimum() > 1e-6 * diagonal.Maximum())) return y.QR(QRMethod.Thin).Q;
-            // Q·Lᵀ = Y with L = chol lower factor: Q = Y·L⁻ᵀ, i.e. Qᵀ = L⁻¹·Yᵀ by forward substitution.
-            q = ForwardSolve(r, q.Transpose()).Transpose();
+            var diagonal = lower.Diagonal();
+            if (!(diagonal.Minimum() > 1e-6 * diagonal.Maximum())) return null;
+            // Q·Lᵀ = Y: Qᵀ = L⁻¹·Yᵀ by forward substitution.
+            q = ForwardSolve(lower, q.Transpose()).Transpose();
+            r = r == null ? lower.Transpose() : lower.TransposeThisAndMultiply(r);
         }
-        return q;
+        return (q, r!);
+    }
+
+    /// <summary>x −= f·y, element-wise (SIMD).</summary>
+    private static void SubtractScaled(Span<double> x, double f, ReadOnlySpan<double> y)
+    {
+        var scale = new Simd(f);
+        var t = 0;
+        for (; t + Simd.Count <= x.Length; t += Simd.Count) (new Simd(x[t..]) - scale * new Simd(y[t..])).CopyTo(x[t..]);
+        for (; t < x.Length; t++) x[t] -= f * y[t];
     }
 
     /// <summary>X = L⁻¹·B for lower-triangular <paramref name="l"/> (l×l) and <paramref name="b"/> (l×n), row by row.</summary>
@@ -189,13 +217,11 @@ internal static class LowRank
         var lower = l.ToRowArrays();
         for (var i = 0; i < rows; i++)
         {
-            var xi = x[i];
+            var xi = x[i].AsSpan();
             for (var k = 0; k < i; k++)
             {
                 var f = lower[i][k];
-                if (f == 0) continue;
-                var xk = x[k];
-                for (var j = 0; j < n; j++) xi[j] -= f * xk[j];
+                if (f != 0) SubtractScaled(xi, f, x[k]);
             }
             var d = lower[i][i];
             for (var j = 0; j < n; j++) xi[j] /= d;
