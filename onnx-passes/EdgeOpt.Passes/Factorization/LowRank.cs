@@ -89,53 +89,83 @@ internal static class LowRank
 
     /// <summary>
     /// C = R·B with R given as <paramref name="count"/> contiguous rows of length <paramref name="length"/> in <paramref name="rows"/>
-    /// and B (length × l) a MathNet matrix: C[i, j] = ⟨R_i, B_j⟩, four columns of B per pass over a row.
+    /// and B (length × l) a MathNet matrix: C[i, j] = ⟨R_i, B_j⟩, two rows by four columns of B per pass (register blocking).
     /// </summary>
     internal static Matrix<double> Dots(double[] rows, int count, int length, Matrix<double> b)
     {
         var l = b.ColumnCount;
         var cols = b.AsColumnMajorArray() ?? b.ToColumnMajorArray();
         var c = new double[(long)count * l];
-        for (var i = 0; i < count; i++)
+        var i = 0;
+        for (; i + 2 <= count; i += 2)
         {
-            var r = new ReadOnlySpan<double>(rows, i * length, length);
+            var r0 = new ReadOnlySpan<double>(rows, i * length, length);
+            var r1 = new ReadOnlySpan<double>(rows, (i + 1) * length, length);
             var j = 0;
             for (; j + 4 <= l; j += 4)
             {
-                var (d0, d1, d2, d3) = Dot4(r, cols.AsSpan(j * length, length), cols.AsSpan((j + 1) * length, length),
+                var (first, second) = Dot2x4(r0, r1, cols.AsSpan(j * length, length), cols.AsSpan((j + 1) * length, length),
                     cols.AsSpan((j + 2) * length, length), cols.AsSpan((j + 3) * length, length));
-                c[(long)j * count + i] = d0;
-                c[(long)(j + 1) * count + i] = d1;
-                c[(long)(j + 2) * count + i] = d2;
-                c[(long)(j + 3) * count + i] = d3;
+                c[(long)j * count + i] = first.X;
+                c[(long)(j + 1) * count + i] = first.Y;
+                c[(long)(j + 2) * count + i] = first.Z;
+                c[(long)(j + 3) * count + i] = first.W;
+                c[(long)j * count + i + 1] = second.X;
+                c[(long)(j + 1) * count + i + 1] = second.Y;
+                c[(long)(j + 2) * count + i + 1] = second.Z;
+                c[(long)(j + 3) * count + i + 1] = second.W;
             }
-            for (; j < l; j++) c[(long)j * count + i] = Dot(r, cols.AsSpan(j * length, length));
+            for (; j < l; j++)
+            {
+                c[(long)j * count + i] = Dot(r0, cols.AsSpan(j * length, length));
+                c[(long)j * count + i + 1] = Dot(r1, cols.AsSpan(j * length, length));
+            }
+        }
+        for (; i < count; i++)
+        {
+            var r = new ReadOnlySpan<double>(rows, i * length, length);
+            for (var j = 0; j < l; j++) c[(long)j * count + i] = Dot(r, cols.AsSpan(j * length, length));
         }
         return Matrix<double>.Build.Dense(count, l, c);
     }
 
-    private static (double, double, double, double) Dot4(ReadOnlySpan<double> r, ReadOnlySpan<double> b0, ReadOnlySpan<double> b1, ReadOnlySpan<double> b2, ReadOnlySpan<double> b3)
+    /// <summary>⟨r_a, b_k⟩ for two rows and four columns at once: each loaded vector serves two or four products.</summary>
+    private static ((double X, double Y, double Z, double W), (double X, double Y, double Z, double W)) Dot2x4(ReadOnlySpan<double> r0, ReadOnlySpan<double> r1,
+        ReadOnlySpan<double> b0, ReadOnlySpan<double> b1, ReadOnlySpan<double> b2, ReadOnlySpan<double> b3)
     {
-        var width = Simd.Count;
-        Simd s0 = default, s1 = default, s2 = default, s3 = default;
+        Simd s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
         var t = 0;
-        for (; t + width <= r.Length; t += width)
+        for (; t + Simd.Count <= r0.Length; t += Simd.Count)
         {
-            var x = new Simd(r[t..]);
-            s0 += x * new Simd(b0[t..]);
-            s1 += x * new Simd(b1[t..]);
-            s2 += x * new Simd(b2[t..]);
-            s3 += x * new Simd(b3[t..]);
+            var x0 = new Simd(r0[t..]);
+            var x1 = new Simd(r1[t..]);
+            var y = new Simd(b0[t..]);
+            s00 += x0 * y;
+            s10 += x1 * y;
+            y = new Simd(b1[t..]);
+            s01 += x0 * y;
+            s11 += x1 * y;
+            y = new Simd(b2[t..]);
+            s02 += x0 * y;
+            s12 += x1 * y;
+            y = new Simd(b3[t..]);
+            s03 += x0 * y;
+            s13 += x1 * y;
         }
-        double d0 = SimdOps.Sum(s0), d1 = SimdOps.Sum(s1), d2 = SimdOps.Sum(s2), d3 = SimdOps.Sum(s3);
-        for (; t < r.Length; t++)
+        double d00 = SimdOps.Sum(s00), d01 = SimdOps.Sum(s01), d02 = SimdOps.Sum(s02), d03 = SimdOps.Sum(s03);
+        double d10 = SimdOps.Sum(s10), d11 = SimdOps.Sum(s11), d12 = SimdOps.Sum(s12), d13 = SimdOps.Sum(s13);
+        for (; t < r0.Length; t++)
         {
-            d0 += r[t] * b0[t];
-            d1 += r[t] * b1[t];
-            d2 += r[t] * b2[t];
-            d3 += r[t] * b3[t];
+            d00 += r0[t] * b0[t];
+            d01 += r0[t] * b1[t];
+            d02 += r0[t] * b2[t];
+            d03 += r0[t] * b3[t];
+            d10 += r1[t] * b0[t];
+            d11 += r1[t] * b1[t];
+            d12 += r1[t] * b2[t];
+            d13 += r1[t] * b3[t];
         }
-        return (d0, d1, d2, d3);
+        return ((d00, d01, d02, d03), (d10, d11, d12, d13));
     }
 
     private static double Dot(ReadOnlySpan<double> r, ReadOnlySpan<double> b)
