@@ -6,6 +6,7 @@ return args.FirstOrDefault() switch
     "peer" => PeerBenchmark.Run(args.Skip(1).ToArray()),
     "soak" => SoakBenchmark.Run(args.Skip(1).ToArray()),
     "quant" => QuantBenchmark.Run(args.Skip(1).ToArray()),
+    "factorize" => FactorizeBenchmark.Run(args.Skip(1).ToArray()),
     _ => Usage(),
 };
 
@@ -14,6 +15,7 @@ static int Usage()
     Console.Error.WriteLine("usage: EdgeOpt.Bench io [--out DIR] [--synthetic-mib N] [--runs N] [--model PATH]\n" +
         "       EdgeOpt.Bench peer [--root DIR] [--runs N] [--warmup N] [--threads 1,2] [--out DIR]\n" +
         "       EdgeOpt.Bench soak [--model PATH] [--runs N]\n" +
-        "       EdgeOpt.Bench quant [--root DIR] [--rounds N] [--seconds S] [--threads 1,2] [--models a,b] [--out DIR]");
+        "       EdgeOpt.Bench quant [--root DIR] [--rounds N] [--seconds S] [--threads 1,2] [--models a,b] [--out DIR]\n" +
+        "       EdgeOpt.Bench factorize [--layers N] [--rank-ratio F] [--parallelism N] [--power-iterations N]");
     return 1;
 }

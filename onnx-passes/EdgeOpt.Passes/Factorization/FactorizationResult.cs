@@ -11,7 +11,15 @@ namespace EdgeOpt.Passes.Factorization;
 /// <param name="RelativeError">‖W − Ŵ‖_F / ‖W‖_F with Ŵ rebuilt from the factors as stored (rounded to the weight's type).</param>
 /// <param name="Nodes">The names of the nodes replacing the layer, in order.</param>
 public sealed record FactorizedLayer(string Node, string OpType, string Method, IReadOnlyList<int> Ranks, long ParametersBefore, long ParametersAfter,
-    long? MacsBefore, long? MacsAfter, double RelativeError, IReadOnlyList<string> Nodes);
+    long? MacsBefore, long? MacsAfter, double RelativeError, IReadOnlyList<string> Nodes)
+{
+    /// <summary>
+    /// The data-aware refit of the last factor (<see cref="FactorizeOptions.Refit"/>): the relative output error
+    /// ‖Y_ref − Y‖/‖Y_ref‖ of the layer on the calibration rows with the data-free factors and after the refit; null when
+    /// refit did not run (option off or no activations).
+    /// </summary>
+    public Pruning.LayerRepair? Refit { get; init; }
+}
 
 /// <summary>A layer a factorization pass considered and left alone, and why.</summary>
 public sealed record SkippedLayer(string Node, string OpType, string Reason);
@@ -23,4 +31,8 @@ public sealed record SkippedLayer(string Node, string OpType, string Reason);
 /// <param name="MacsAfter">Σ MACs of the nodes replacing them (null when any is unknown).</param>
 /// <param name="Seconds">Wall time of the run, factorizations and graph edits included.</param>
 public sealed record FactorizationResult(string PassId, IReadOnlyList<FactorizedLayer> Layers, IReadOnlyList<SkippedLayer> Skipped,
-    long ParametersBefore, long ParametersAfter, long? MacsBefore, long? MacsAfter, double Seconds);
+    long ParametersBefore, long ParametersAfter, long? MacsBefore, long? MacsAfter, double Seconds)
+{
+    /// <summary>The refit of the last factors from calibration data (<see cref="Pruning.RepairSummary.Off"/> when it did not run).</summary>
+    public Pruning.RepairSummary Refit { get; init; } = Pruning.RepairSummary.Off;
+}

@@ -45,6 +45,15 @@ public abstract record FactorizeOptions : PassOptions
     [Option("Concrete shapes for dynamic graph inputs (name → dims), for MAC counts and the MAC-saving check of convs")]
     public IReadOnlyDictionary<string, long[]> InputShapes { get; init; } = new Dictionary<string, long[]>();
 
+    [Option("Refit each layer's last factor and its bias by least squares on calibration activations so the layer's outputs match the original model's; applies when the pipeline provides activations (PassContext.Activations)")]
+    public bool Refit { get; init; } = true;
+
+    [Option("Refit: output positions (Conv) or input rows (Gemm/MatMul) sampled per calibration sample and layer")]
+    public int RefitPositions { get; init; } = 256;
+
+    [Option("Refit: ridge λ relative to the mean of the Gram diagonal XᵀX, pulling the fit towards the data-free factor")]
+    public double RefitRidge { get; init; } = 0.1;
+
     /// <summary>The op types this pass factorizes when <c>IncludeOpTypes</c> is empty.</summary>
     protected abstract IReadOnlyList<string> FactorizableOpTypes { get; }
 
@@ -65,9 +74,13 @@ public abstract record FactorizeOptions : PassOptions
         {
             if (!FactorizableOpTypes.Contains(op)) yield return $"IncludeOpTypes: '{op}' is not one of {string.Join(", ", FactorizableOpTypes)}";
         }
+        if (RefitPositions < 1) yield return $"RefitPositions must be ≥ 1, not {RefitPositions}";
+        if (!(RefitRidge >= 0) || double.IsInfinity(RefitRidge)) yield return $"RefitRidge must be a finite value ≥ 0, not {RefitRidge}";
         if (InputShapes == null) yield return "InputShapes is null (use an empty dictionary)";
         else if (InputShapes.Any(kv => kv.Value == null || kv.Value.Any(d => d < 0))) yield return "InputShapes holds a missing or negative dimension";
     }
+
+    internal RepairSettings RefitSettings => new(RefitPositions, RefitRidge, Seed: 1, nameof(RefitPositions));
 
     internal NodeSelection Selection => new(SelectedOpTypes, ExcludeOpTypes, IncludeNodes, ExcludeNodes);
 

@@ -303,7 +303,7 @@ internal static class LayerRefit
             if (rows < RowsPerUnknown * unknowns)
             {
                 return LayerRepair.Skipped(name, node.OpType, rows,
-                    $"{rows} calibration rows for {unknowns} unknowns per output (at least {RowsPerUnknown} per unknown): add samples or raise RepairPositions", before);
+                    $"{rows} calibration rows for {unknowns} unknowns per output (at least {RowsPerUnknown} per unknown): add samples or raise {settings.PositionsOption}", before);
             }
             var fitted = new List<double[]>();
             for (var g = 0; g < Request.Groups; g++)
@@ -447,7 +447,8 @@ internal sealed record RefitRequest(Node Node, RefitKind Kind, string Input, str
 /// <param name="Positions">Output positions sampled per sample and layer (Conv), or input rows (Gemm/MatMul).</param>
 /// <param name="Ridge">λ relative to the mean of XᵀX's diagonal.</param>
 /// <param name="Seed">Seeds the position sampling (deterministic results).</param>
-internal sealed record RepairSettings(int Positions, double Ridge, int Seed);
+/// <param name="PositionsOption">The name of the option that sets <paramref name="Positions"/>, for messages.</param>
+internal sealed record RepairSettings(int Positions, double Ridge, int Seed, string PositionsOption = "RepairPositions");
 
 /// <summary>What the refits of one pass run cost, accumulated over its calls to <see cref="LayerRefit.Run"/>.</summary>
 internal sealed class RepairStatistics

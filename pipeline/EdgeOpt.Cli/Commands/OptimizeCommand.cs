@@ -15,14 +15,15 @@ namespace EdgeOpt.Cli.Commands;
 
 /// <summary>
 /// <c>edgeopt optimize MODEL -o OUT</c>: cleanup, then (on request) pruning — repaired from the calibration data when
-/// <c>--calibration-data</c> is given — and int8 quantization, dynamic or calibrated.
+/// <c>--calibration-data</c> is given —, low-rank factorization (the last factors refit from <c>--calibration-data</c> when
+/// given), and int8 quantization, dynamic or calibrated.
 /// </summary>
 public static class OptimizeCommand
 {
     private sealed class QuantOptions
     {
         public Option<string?> Mode { get; } = new("--quantize") { Description = "int8 quantization: dynamic (weights; activations at run time) or static (calibrated activations too)" };
-        public Option<DirectoryInfo?> CalibrationData { get; } = new("--calibration-data") { Description = "Static quantization and pruning repair: calibration inputs (ONNX test-data layout, .npy files named after inputs, or images with --image-preprocess)" };
+        public Option<DirectoryInfo?> CalibrationData { get; } = new("--calibration-data") { Description = "Static quantization, pruning repair and factorization refit: calibration inputs (ONNX test-data layout, .npy files named after inputs, or images with --image-preprocess)" };
         public Option<string> CalibrationMethod { get; } = new("--calibration-method")
         {
             Description = "Static: minmax, percentile (default: clips rare outliers; measured better than minmax on the PP-OCR models), entropy or mse",
@@ -30,7 +31,7 @@ public static class OptimizeCommand
         };
         public Option<double> Percentile { get; } = new("--percentile") { Description = "Static, percentile method: the percentile kept", DefaultValueFactory = _ => 99.999 };
         public Option<int> Bins { get; } = new("--calibration-bins") { Description = "Static, histogram methods: bins per tensor", DefaultValueFactory = _ => HistogramCollector.DefaultBins };
-        public Option<int?> Samples { get; } = new("--calibration-samples") { Description = "Static quantization and pruning repair: use at most N calibration samples" };
+        public Option<int?> Samples { get; } = new("--calibration-samples") { Description = "Static quantization, pruning repair and factorization refit: use at most N calibration samples" };
         public Option<string?> ImagePreprocess { get; } = new("--image-preprocess")
         {
             Description = "Calibration image folders: e.g. resize=320x320,scale=1/255,mean=0.485/0.456/0.406,std=0.229/0.224/0.225,layout=nchw,channels=rgb",
@@ -125,8 +126,12 @@ public static class OptimizeCommand
         public Option<double?> RankRatio { get; } = new("--rank-ratio") { Description = "factorize: rank = ⌈ratio · full rank⌉ instead of --energy" };
         public Option<int> RankMultiple { get; } = new("--rank-multiple") { Description = "factorize: round ranks up to a multiple of this", DefaultValueFactory = _ => 8 };
         public Option<string[]> Ops { get; } = new("--ops") { Description = "factorize: op types to factorize, of Gemm, MatMul, Conv (comma-separated; default all three)" };
+        public Option<bool> NoRefit { get; } = new("--no-refit")
+        {
+            Description = "factorize: do not refit each layer's last factor by least squares on --calibration-data (with calibration data, refit is on by default)",
+        };
 
-        public IEnumerable<Option> All => [Mode, Energy, RankRatio, RankMultiple, Ops];
+        public IEnumerable<Option> All => [Mode, Energy, RankRatio, RankMultiple, Ops, NoRefit];
 
         /// <summary>The factorization passes asked for (none without --factorize), in the order they run.</summary>
         public List<IPass> Create(ParseResult parse, PassCatalog catalog, IReadOnlyDictionary<string, long[]> inputShapes)
@@ -159,6 +164,7 @@ public static class OptimizeCommand
                 passes.Add(Cli.Usage(() => catalog.Create(FactorizeConvPass.PassId, new FactorizeConvOptions
                 {
                     Method = m, Energy = energy ?? 0.9, RankRatio = ratio, RankMultiple = parse.GetValue(RankMultiple), InputShapes = inputShapes,
+                    Refit = !parse.GetValue(NoRefit),
                 })));
             }
             if (svdOps.Count > 0)
@@ -166,6 +172,7 @@ public static class OptimizeCommand
                 passes.Add(Cli.Usage(() => catalog.Create(FactorizeSvdPass.PassId, new FactorizeSvdOptions
                 {
                     IncludeOpTypes = svdOps, Energy = energy ?? 0.9, RankRatio = ratio, RankMultiple = parse.GetValue(RankMultiple), InputShapes = inputShapes,
+                    Refit = !parse.GetValue(NoRefit),
                 })));
             }
             if (passes.Count == 0) throw new CliException(ExitCodes.Usage, $"--factorize {mode} with --ops {string.Join(",", ops)} has nothing to factorize");
@@ -297,7 +304,8 @@ public static class OptimizeCommand
             {
                 throw new CliException(ExitCodes.Usage, "--criterion activation ranks channels on calibration data: add --calibration-data DIR");
             }
-            if (pruning != null && (repair || rankByActivations) && calibrationDir != null)
+            var refit = factorizers.Count > 0 && !parse.GetValue(factorize.NoRefit);
+            if (((pruning != null && (repair || rankByActivations)) || refit) && calibrationDir != null)
             {
                 activations = new OrtActivationProvider(m => source ??= Cli.Usage(() => CalibrationSource.Open(calibrationDir, m, images)),
                     runtime.Settings(parse, null), parse.GetValue(quant.Samples));
@@ -380,7 +388,7 @@ public static class OptimizeCommand
                 return Cli.Usage(() => ModelOptimizer.Run(request, new PassContext { Calibration = calibration, Activations = activations }));
             });
             Print(result, policy, calibration, pruning, fallback?.LastResult);
-            PrintFactorization(factorizers);
+            PrintFactorization(factorizers, !parse.GetValue(factorize.NoRefit));
             if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result, policy, calibration, pruning, fallback?.LastResult, pruneTarget, factorizers));
             if (fallback?.LastResult is { Met: false } missed)
             {
@@ -696,13 +704,24 @@ public static class OptimizeCommand
         _ => null,
     };
 
-    private static void PrintFactorization(IReadOnlyList<IPass> factorizers)
+    private static void PrintFactorization(IReadOnlyList<IPass> factorizers, bool refitAsked)
     {
         foreach (var f in factorizers.Select(ResultOf).OfType<FactorizationResult>())
         {
             var macs = f.MacsBefore is { } mb && f.MacsAfter is { } ma ? $"{Format.Metric(mb)} → {Format.Metric(ma)}" : "? (pass --input-shape)";
             var error = f.Layers.Count > 0 ? $", relative error median {MedianOf(f.Layers.Select(l => l.RelativeError)):F4}, max {f.Layers.Max(l => l.RelativeError):F4}" : "";
             AnsiConsole.MarkupLineInterpolated($"{f.PassId}: {f.Layers.Count} layers factorized, {f.Skipped.Count} skipped; their params {Format.Metric(f.ParametersBefore)} → {Format.Metric(f.ParametersAfter)}, MACs {macs}{error} ({f.Seconds:F1} s)");
+            if (f.Layers.Count == 0) continue;
+            if (!f.Refit.On)
+            {
+                AnsiConsole.MarkupLine(refitAsked ? "refit: off (pass --calibration-data DIR to refit the last factors; --no-refit turns it off)" : "refit: off (--no-refit)");
+                continue;
+            }
+            var refit = f.Refit.Layers.Where(l => l.Applied).ToList();
+            var errors = refit.Count > 0
+                ? $", output error median {MedianOf(refit.Select(l => l.ErrorBefore!.Value)):F4} → {MedianOf(refit.Select(l => l.ErrorAfter!.Value)):F4}"
+                : "";
+            AnsiConsole.MarkupLineInterpolated($"refit: {refit.Count} of {f.Refit.Layers.Count} last factors on {f.Refit.Samples} samples{errors} ({f.Refit.Seconds:F1} s)");
         }
     }
 
@@ -735,7 +754,12 @@ public static class OptimizeCommand
                 macsAfter = l.MacsAfter,
                 relativeError = Math.Round(l.RelativeError, 6),
                 nodes = l.Nodes,
+                outputErrorBefore = l.Refit?.ErrorBefore,
+                outputErrorAfter = l.Refit?.ErrorAfter,
+                refit = l.Refit?.Applied,
+                refitReason = l.Refit?.SkipReason,
             })),
+            refit = results.Select(f => new { pass = f.PassId, summary = Repair(f.Refit) }),
             skipped = results.SelectMany(f => f.Skipped.Select(s => new { pass = f.PassId, node = s.Node, op = s.OpType, reason = s.Reason })),
             seconds = results.Select(f => new { pass = f.PassId, seconds = Math.Round(f.Seconds, 3) }),
         };

@@ -29,6 +29,43 @@ public class OptimizeFactorizeTests
         Assert.That(CliRunner.Run("verify", Ultraface, output, "--samples", "2").ExitCode, Is.EqualTo(ExitCodes.Ok));
     }
 
+    private static double Cosine(string reference, string candidate, string data, TempDir dir)
+    {
+        var file = dir.File($"{Path.GetFileNameWithoutExtension(candidate)}.verify.json");
+        var run = CliRunner.Run("verify", reference, candidate, "--data", data, "--json", file);
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Ok), run.StdErr + run.StdOut);
+        return JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("summary").GetProperty("minCosine").GetDouble();
+    }
+
+    [Test]
+    public void Svd_WithCalibrationData_RefitBeatsNoRefit()
+    {
+        TestPaths.RequireArtifact("onnxruntime");
+        var model = TestPaths.RequireArtifact("models", "ppocr_mobile_v2_cls.onnx");
+        var data = TestPaths.RequireShared("data", "ocr_cls");
+        using var dir = new TempDir();
+        var json = dir.File("report.json");
+        var plainJson = dir.File("plain.json");
+        string[] common = ["optimize", model, "--factorize", "svd", "--rank-ratio", "0.25", "--calibration-data", data];
+
+        var refit = CliRunner.Run([.. common, "-o", dir.File("refit.onnx"), "--json", json]);
+        var plain = CliRunner.Run([.. common, "-o", dir.File("plain.onnx"), "--no-refit", "--json", plainJson]);
+
+        Assert.That(refit.ExitCode, Is.EqualTo(ExitCodes.Ok), refit.StdErr + refit.StdOut);
+        Assert.That(plain.ExitCode, Is.EqualTo(ExitCodes.Ok), plain.StdErr + plain.StdOut);
+        Assert.That(plain.StdOut, Does.Contain("refit: off (--no-refit)"));
+        var f = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("factorization");
+        var summary = f.GetProperty("refit")[0].GetProperty("summary");
+        Assert.That(summary.GetProperty("on").GetBoolean(), Is.True);
+        Assert.That(summary.GetProperty("samples").GetInt32(), Is.EqualTo(16));
+        var layers = f.GetProperty("layers").EnumerateArray().Where(l => l.GetProperty("refit").ValueKind == JsonValueKind.True).ToList();
+        Assert.That(layers, Is.Not.Empty);
+        Assert.That(layers.All(l => l.GetProperty("outputErrorAfter").GetDouble() < l.GetProperty("outputErrorBefore").GetDouble()));
+        var off = JsonDocument.Parse(File.ReadAllText(plainJson)).RootElement.GetProperty("factorization").GetProperty("refit")[0].GetProperty("summary");
+        Assert.That(off.GetProperty("on").GetBoolean(), Is.False);
+        Assert.That(Cosine(model, dir.File("refit.onnx"), data, dir), Is.GreaterThan(Cosine(model, dir.File("plain.onnx"), data, dir)));
+    }
+
     [Test]
     public void NoFactorize_NoSection()
     {
