@@ -1,0 +1,141 @@
+using System.CommandLine;
+using EdgeOpt.Onnx.IO;
+using EdgeOpt.Passes.Cleanup;
+using EdgeOpt.Passes.Core;
+using EdgeOpt.Passes.Factorization;
+using EdgeOpt.Passes.Pruning;
+using EdgeOpt.Passes.Quantization;
+using EdgeOpt.Pipeline.Calibration;
+using EdgeOpt.Pipeline.Data;
+using EdgeOpt.Pipeline.Data.Images;
+using EdgeOpt.Pipeline.Optimization;
+using Spectre.Console;
+
+namespace EdgeOpt.Cli.Commands;
+
+/// <summary><c>optimize</c>: the pruning options, the target-driven per-layer ratios and the repair report.</summary>
+public static partial class OptimizeCommand
+{
+    private sealed class PruneOptions
+    {
+        public Option<string?> Mode { get; } = new("--prune") { Description = "Pruning: magnitude (zero the smallest weights) or channels (remove whole output channels)" };
+        public Option<double> Sparsity { get; } = new("--sparsity") { Description = "magnitude: share of weights zeroed per layer (or globally)", DefaultValueFactory = _ => 0.5 };
+        public Option<double> Ratio { get; } = new("--channel-ratio") { Description = "channels: share of output channels removed per layer", DefaultValueFactory = _ => 0.3 };
+        public Option<string> Granularity { get; } = new("--granularity") { Description = "magnitude: layer (each layer to --sparsity) or global (one threshold)", DefaultValueFactory = _ => "layer" };
+        public Option<string?> Criterion { get; } = new("--criterion")
+        {
+            Description = "channels: rank channels by l1 or l2 weight norm, or activation (their share of the next layers' outputs on --calibration-data); " +
+                "default: activation with --calibration-data, else l1",
+        };
+        public Option<int> ChannelMultiple { get; } = new("--channel-multiple") { Description = "channels: keep a multiple of this many channels", DefaultValueFactory = _ => 1 };
+        public Option<bool> SparseStorage { get; } = new("--sparse-storage") { Description = "magnitude: store pruned weights as ONNX sparse initializers where that is smaller" };
+        public Option<bool> NoRepair { get; } = new("--no-repair")
+        {
+            Description = "Do not refit the pruned layers by least squares on --calibration-data (with calibration data, repair is on by default)",
+        };
+
+        public Option<double?> TargetMacs { get; } = new("--target-macs")
+        {
+            Description = "channels: keep at most this share of the model's MACs (e.g. 0.5), per-layer ratios chosen from a sensitivity analysis on --calibration-data",
+        };
+        public Option<double?> TargetSparsity { get; } = new("--target-sparsity")
+        {
+            Description = "magnitude: zero this share of the prunable weights (e.g. 0.8), per-layer sparsities chosen from a sensitivity analysis on --calibration-data",
+        };
+        public Option<int> SensitivitySamples { get; } = new("--sensitivity-samples") { Description = "With a target: samples the sensitivity analysis runs on", DefaultValueFactory = _ => 4 };
+
+        public IEnumerable<Option> All => [Mode, Sparsity, Ratio, Granularity, Criterion, ChannelMultiple, SparseStorage, NoRepair, TargetMacs, TargetSparsity, SensitivitySamples];
+    }
+
+    /// <summary>
+    /// The pruning pass for --target-macs/--target-sparsity: the model as the passes before pruning leave it, each layer pruned
+    /// alone at several ratios on the calibration data (norm ranking, no repair: a quick proxy), and per-layer ratios chosen to
+    /// reach the target with the least predicted fidelity loss; layers not chosen are left alone.
+    /// </summary>
+    private static (IPass, (SensitivityTable, double, double)) Targeted(ParseResult parse, PruneOptions prune, IPass? pruning, List<IPass> before,
+        string modelPath, string? calibrationDir, ImagePreprocess? images, RuntimeCliOptions runtime, PassCatalog catalog)
+    {
+        var macs = parse.GetValue(prune.TargetMacs);
+        var sparsity = parse.GetValue(prune.TargetSparsity);
+        switch (pruning)
+        {
+            case null: throw new CliException(ExitCodes.Usage, "--target-macs/--target-sparsity need --prune channels or --prune magnitude");
+            case PruneChannelsPass when sparsity != null: throw new CliException(ExitCodes.Usage, "--target-sparsity goes with --prune magnitude; for channels use --target-macs");
+            case PruneMagnitudePass when macs != null: throw new CliException(ExitCodes.Usage, "--target-macs goes with --prune channels; for magnitude use --target-sparsity");
+        }
+        var target = macs ?? sparsity!.Value;
+        if (!(target > 0 && target < 1)) throw new CliException(ExitCodes.Usage, "the target is a share in (0, 1), e.g. --target-macs 0.5");
+        if (calibrationDir == null) throw new CliException(ExitCodes.Usage, "--target-macs/--target-sparsity choose per-layer ratios by measuring fidelity: add --calibration-data DIR");
+        if (parse.GetValue(prune.SensitivitySamples) < 1) throw new CliException(ExitCodes.Usage, "--sensitivity-samples must be at least 1");
+
+        var model = ModelReader.Read(modelPath);
+        new PassManager(before).Run(model);
+        var samples = Cli.Usage(() => CalibrationSource.Open(calibrationDir, model, images).Take(parse.GetValue(prune.SensitivitySamples)).ToList());
+        var method = pruning is PruneChannelsPass ? PruneMethod.Channels : PruneMethod.Magnitude;
+        var channels = pruning is PruneChannelsPass pc ? pc.Options with { RankByActivations = false, Repair = false } : null;
+        if (channels is { InputShapes.Count: 0 } && samples.Count > 0)
+        {
+            // MACs (the target's unit) need concrete shapes: the calibration sample's, for the analysis and for the pass's report.
+            channels = channels with { InputShapes = samples[0].Inputs.ToDictionary(p => p.Key, p => p.Value.Dims.ToArray(), StringComparer.Ordinal) };
+        }
+        var magnitude = pruning is PruneMagnitudePass pm ? pm.Options with { Repair = false, SparseStorage = false } : null;
+        var table = SensitivityCommand.Measure(model, method, samples, runtime.Settings(parse, null), null, channels, magnitude);
+        var wanted = method == PruneMethod.Channels ? 1 - target : target;
+        var (ratios, predicted) = Cli.Usage(() => PruningSensitivity.Choose(table, wanted));
+        if (channels != null)
+        {
+            // Savings are not additive: a layer's MACs fall with its own output channels and with its producer's. Prune a copy with
+            // the chosen ratios, measure, and ask for the shortfall again (a few rounds).
+            var ask = wanted;
+            for (var round = 0; round < 4; round++)
+            {
+                var trial = new PruneChannelsPass(channels with { Ratio = 0, LayerRatios = ratios });
+                trial.Run(ModelReader.Copy(model), PassContext.Default);
+                if (trial.LastResult is not { MacsBefore: > 0 and var macsBefore, MacsAfter: { } macsAfter }) break;
+                var actual = 1 - macsAfter / (double)macsBefore;
+                if (actual >= wanted - 0.005 || ask >= 0.99) break;
+                ask = Math.Min(0.99, ask + (wanted - actual));
+                (ratios, predicted) = PruningSensitivity.Choose(table, ask);
+            }
+        }
+        AnsiConsole.MarkupLineInterpolated($"sensitivity: {table.Layers.Count} layers × {table.Ratios.Count} ratios on {table.Samples} samples in {table.Seconds:F1} s; {ratios.Count} layers chosen, predicted {predicted:P1} {(method == PruneMethod.Channels ? "of the MACs saved" : "of the prunable weights zeroed")}");
+        IPass pass = pruning switch
+        {
+            PruneChannelsPass p => catalog.Create(PruneChannelsPass.PassId, p.Options with { Ratio = 0, LayerRatios = ratios, InputShapes = channels!.InputShapes }),
+            PruneMagnitudePass p => catalog.Create(PruneMagnitudePass.PassId, p.Options with { Sparsity = 0, LayerSparsity = ratios }),
+            _ => throw new InvalidOperationException(),
+        };
+        return (pass, (table, target, predicted));
+    }
+
+    private static void PrintRepair(RepairSummary repair)
+    {
+        if (!repair.On)
+        {
+            AnsiConsole.MarkupLine("repair: off (pass --calibration-data DIR to refit the pruned layers; --no-repair turns it off)");
+            return;
+        }
+        var refit = repair.Layers.Where(l => l.Applied).ToList();
+        var before = refit.Count > 0 ? MedianOf(refit.Select(l => l.ErrorBefore ?? 0)).ToString("G3") : "-";
+        var after = refit.Count > 0 ? MedianOf(refit.Select(l => l.ErrorAfter ?? 0)).ToString("G3") : "-";
+        AnsiConsole.MarkupLineInterpolated($"repair: {refit.Count} of {repair.Layers.Count} layers refit on {repair.Samples} samples in {repair.Seconds:F1} s; median output error {before} → {after}");
+        foreach (var l in repair.Layers.Where(l => !l.Applied).Take(10)) AnsiConsole.MarkupLineInterpolated($"[grey]repair skipped {l.Node}: {l.SkipReason}[/]");
+    }
+
+    private static object Repair(RepairSummary r) => new
+    {
+        on = r.On,
+        samples = r.Samples,
+        seconds = Math.Round(r.Seconds, 3),
+        layers = r.Layers.Select(l => new
+        {
+            node = l.Node,
+            op = l.OpType,
+            rows = l.Rows,
+            errorBefore = l.ErrorBefore,
+            errorAfter = l.ErrorAfter,
+            refit = l.Applied,
+            reason = l.SkipReason,
+        }),
+    };
+}
