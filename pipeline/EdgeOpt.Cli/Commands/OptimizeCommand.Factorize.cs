@@ -80,6 +80,39 @@ public static partial class OptimizeCommand
         }
     }
 
+    /// <summary>
+    /// --factorize with --target-macs: the model as the passes before leave it, each factorizable layer alone at several energies
+    /// on the calibration data, and one pass per chosen layer at the energy that reaches the target with the least predicted loss.
+    /// </summary>
+    private static List<IPass> FactorizeTargeted(ParseResult parse, double target, List<IPass> factorizers, List<IPass> before, string modelPath,
+        string? calibrationDir, ImagePreprocess? images, RuntimeCliOptions runtime, PassCatalog catalog, int sensitivitySamples)
+    {
+        if (!(target > 0 && target < 1)) throw new CliException(ExitCodes.Usage, "the target is a share in (0, 1), e.g. --target-macs 0.5");
+        if (calibrationDir == null) throw new CliException(ExitCodes.Usage, "--target-macs chooses ranks by measuring fidelity: add --calibration-data DIR");
+        if (sensitivitySamples < 1) throw new CliException(ExitCodes.Usage, "--sensitivity-samples must be at least 1");
+        var model = ModelReader.Read(modelPath);
+        new PassManager(before).Run(model);
+        var samples = Cli.Usage(() => CalibrationSource.Open(calibrationDir, model, images).Take(sensitivitySamples).ToList());
+        var shapes = samples[0].Inputs.ToDictionary(p => p.Key, p => p.Value.Dims.ToArray(), StringComparer.Ordinal);
+        var templates = factorizers.Select(f => ((FactorizeOptions)f.Options) is { InputShapes.Count: 0 } o ? catalog.Create(f.Id, o with { InputShapes = shapes }) : f).ToList();
+        ProgressTask? task = null;
+        var (table, byLayer) = LiveProgress.Run(ctx =>
+        {
+            if (ctx != null) task = ctx.AddTask("rank sensitivity");
+            return Cli.Usage(() => FactorizationTargets.Measure(model, templates, samples, runtime.Settings(parse, null), catalog,
+                new CallbackProgress<SensitivityProgress>(p =>
+                {
+                    if (task == null) return;
+                    task.MaxValue = Math.Max(1, p.Total);
+                    task.Value = p.Done;
+                    task.Description = $"rank sensitivity {p.Layer}";
+                })));
+        });
+        var (energies, predicted) = Cli.Usage(() => PruningSensitivity.Choose(table, 1 - target));
+        AnsiConsole.MarkupLineInterpolated($"rank sensitivity: {table.Layers.Count} layers × {FactorizationTargets.Energies.Count} energies on {table.Samples} samples in {table.Seconds:F1} s; {energies.Count} layers chosen, predicted {predicted:P1} of their {Format.Metric(table.Total ?? 0)} MACs saved");
+        return [.. FactorizationTargets.Passes(energies, byLayer, catalog)];
+    }
+
     private static FactorizationResult? ResultOf(IPass pass) => pass switch
     {
         FactorizeSvdPass s => s.LastResult,

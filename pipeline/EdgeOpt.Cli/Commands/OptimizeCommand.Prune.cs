@@ -36,7 +36,8 @@ public static partial class OptimizeCommand
 
         public Option<double?> TargetMacs { get; } = new("--target-macs")
         {
-            Description = "channels: keep at most this share of the model's MACs (e.g. 0.5), per-layer ratios chosen from a sensitivity analysis on --calibration-data",
+            Description = "--prune channels: keep at most this share of the model's MACs (e.g. 0.5); --factorize: of the factorizable layers' MACs; " +
+                "per-layer ratios (ranks) chosen from a sensitivity analysis on --calibration-data",
         };
         public Option<double?> TargetSparsity { get; } = new("--target-sparsity")
         {
@@ -59,7 +60,7 @@ public static partial class OptimizeCommand
         var sparsity = parse.GetValue(prune.TargetSparsity);
         switch (pruning)
         {
-            case null: throw new CliException(ExitCodes.Usage, "--target-macs/--target-sparsity need --prune channels or --prune magnitude");
+            case null: throw new CliException(ExitCodes.Usage, "--target-macs/--target-sparsity need --prune channels or --prune magnitude (--target-macs also goes with --factorize)");
             case PruneChannelsPass when sparsity != null: throw new CliException(ExitCodes.Usage, "--target-sparsity goes with --prune magnitude; for channels use --target-macs");
             case PruneMagnitudePass when macs != null: throw new CliException(ExitCodes.Usage, "--target-macs goes with --prune channels; for magnitude use --target-sparsity");
         }

@@ -121,12 +121,23 @@ public static partial class OptimizeCommand
             };
             ImagePreprocess? pruneImages = parse.GetValue(quant.ImagePreprocess) is { } imageSpec ? Cli.Usage(() => ImagePreprocess.Parse(imageSpec)) : null;
             (SensitivityTable Table, double Target, double Predicted)? pruneTarget = null;
-            if (parse.GetValue(prune.TargetMacs) != null || parse.GetValue(prune.TargetSparsity) != null)
+            var factorizers = factorize.Create(parse, catalog, InputShapes.Parse(parse.GetValue(inputShapes)));
+            var targetMacs = parse.GetValue(prune.TargetMacs);
+            if (targetMacs != null && pruning != null && factorizers.Count > 0)
+            {
+                throw new CliException(ExitCodes.Usage, "--target-macs chooses ratios for one method: give it with --prune or with --factorize, not both");
+            }
+            var factorizeTarget = targetMacs != null && pruning == null && factorizers.Count > 0;
+            if (!factorizeTarget && (targetMacs != null || parse.GetValue(prune.TargetSparsity) != null))
             {
                 (pruning, pruneTarget) = Targeted(parse, prune, pruning, chosen, modelPath, calibrationDir, pruneImages, runtime, catalog);
             }
             if (pruning != null) chosen.Add(pruning);
-            var factorizers = factorize.Create(parse, catalog, InputShapes.Parse(parse.GetValue(inputShapes)));
+            if (factorizeTarget)
+            {
+                factorizers = FactorizeTargeted(parse, targetMacs!.Value, factorizers, chosen, modelPath, calibrationDir, pruneImages, runtime, catalog,
+                    parse.GetValue(prune.SensitivitySamples));
+            }
             chosen.AddRange(factorizers);
             QuantizationPolicy? policy = null;
             OrtCalibrationProvider? calibration = null;
@@ -254,10 +265,12 @@ public static partial class OptimizeCommand
             table.AddRow(r.PassId, r.Changes.Count.ToString(), r.Skips.Count.ToString(), r.Elapsed.TotalMilliseconds.ToString("F1"));
         }
         AnsiConsole.Write(table);
-        foreach (var r in result.Reports.Where(r => r.Skips.Count > 0))
+        foreach (var r in result.Reports)
         {
-            foreach (var s in r.Skips.Take(10)) AnsiConsole.MarkupLineInterpolated($"[grey]{r.PassId} skipped {s.Target}: {s.Message}[/]");
-            if (r.Skips.Count > 10) AnsiConsole.MarkupLineInterpolated($"[grey]{r.PassId}: {r.Skips.Count - 10} more skips in the --json report[/]");
+            // Nodes left out by an include list (e.g. the one-layer passes of --factorize --target-macs) are not news on a terminal.
+            var skips = r.Skips.Where(s => s.Message != "not in IncludeNodes").ToList();
+            foreach (var s in skips.Take(10)) AnsiConsole.MarkupLineInterpolated($"[grey]{r.PassId} skipped {s.Target}: {s.Message}[/]");
+            if (skips.Count > 10) AnsiConsole.MarkupLineInterpolated($"[grey]{r.PassId}: {skips.Count - 10} more skips in the --json report[/]");
         }
         foreach (var r in result.Reports.Where(IsQuantization))
         {

@@ -93,4 +93,35 @@ public class OptimizeFactorizeTests
         Assert.That(run.StdErr, Does.Contain(message));
         Assert.That(File.Exists(dir.File("out.onnx")), Is.False, "a failed command writes nothing");
     }
+
+    [Test]
+    public void TargetMacs_ChoosesPerLayerEnergies_AndReachesTheTarget()
+    {
+        TestPaths.RequireArtifact("onnxruntime");
+        var model = TestPaths.RequireArtifact("models", "ppocrv4_det.onnx");
+        using var dir = new TempDir();
+        var json = dir.File("report.json");
+
+        var run = CliRunner.Run("optimize", model, "-o", dir.File("out.onnx"), "--factorize", "spatial-svd", "--target-macs", "0.5",
+            "--calibration-data", TestPaths.RequireShared("data", "ocr_det"), "--sensitivity-samples", "1", "--no-refit", "--json", json);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Ok), run.StdErr + run.StdOut);
+        Assert.That(run.StdOut, Does.Contain("rank sensitivity"));
+        var f = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("factorization");
+        var kept = f.GetProperty("macsAfter").GetInt64() / (double)f.GetProperty("macsBefore").GetInt64();
+        Assert.That(kept, Is.LessThanOrEqualTo(0.5 + 1e-9), "the factorized layers keep at most half their MACs");
+        Assert.That(f.GetProperty("layers").GetArrayLength(), Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void TargetMacs_WithBothPruneAndFactorize_UsageError()
+    {
+        using var dir = new TempDir();
+
+        var run = CliRunner.Run("optimize", TestPaths.RequireShared("models", "ultraface_rfb320.onnx"), "-o", dir.File("o.onnx"), "--prune", "channels",
+            "--factorize", "svd", "--target-macs", "0.5");
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(run.StdErr, Does.Contain("not both"));
+    }
 }
