@@ -52,6 +52,7 @@ public static class QuantBenchmark
         Directory.CreateDirectory(outDir);
         var settings = new RuntimeSettings(IntraOpThreads: 1);
         var policy = Int8Target.Parse("host").Policy();
+        var catalog = PassCatalog.CreateDefault();
         Console.Error.WriteLine($"{settings.LoadLibrary()}; int8 policy: {policy}; {rounds} rounds × {seconds} s per measurement; threads {string.Join(",", threads)}");
 
         var table = new StringBuilder();
@@ -68,9 +69,8 @@ public static class QuantBenchmark
             }
             var model = ModelReader.Read(c.Model);
             var samples = TestDataSets.Load(c.Data, [.. model.Graph.Inputs.Where(i => !i.IsInitializer)], model.Graph.Outputs);
-            List<IReadOnlyDictionary<string, Tensor>> reference;
-            using (var runner = OrtModelRunner.Open(c.Model, settings)) reference = [.. samples.Select(runner.Run)];
-            var referenceText = c.Ctc ? reference.Select(r => Ctc(r.Values.First(), keys)).ToList() : null;
+            var reference = ReferenceOutputs.Run(c.Model, samples, settings);
+            var referenceText = c.Ctc ? samples.Select(s => Ctc(reference[s].Values.First(), keys)).ToList() : null;
 
             var variants = new List<Variant> { new("fp32", c.Model, new FileInfo(c.Model).Length, null, referenceText?.Count, null) };
             foreach (var (name, pass, fallback) in Quantizers(policy, settings, c.Data))
@@ -80,17 +80,14 @@ public static class QuantBenchmark
                 var calibration = new OrtCalibrationProvider(m => CalibrationSource.Open(c.Data, m),
                     new CalibrationOptions { Method = CalibrationMethod.Percentile, Settings = settings });
                 var passes = new List<IPass> { new RemoveInitializerInputsPass() };
-                var catalog = PassCatalog.CreateDefault();
                 passes.AddRange(PassCatalog.CleanupSequence.Select(id => catalog.Create(id)));
                 if (fallback == null) passes.Add(pass(new QuantSelection([])));
                 var result = ModelOptimizer.Run(new OptimizeRequest(c.Model, path, passes, FinalStage: fallback), new PassContext { Calibration = calibration });
                 var summary = result.Reports.Last().Changes.Concat(result.Reports.Last().Skips).FirstOrDefault(e => e.Target == "summary")?.Message;
                 using var runner = OrtModelRunner.Open(path, settings);
-                var outputs = samples.Select(runner.Run).ToList();
-                var position = new Dictionary<Sample, int>(ReferenceEqualityComparer.Instance);
-                for (var i = 0; i < samples.Count; i++) position[samples[i]] = i;
-                var fidelity = Verifier.Compare(samples, s => reference[position[s]], s => outputs[position[s]]);
-                int? same = referenceText == null ? null : outputs.Select((o, i) => Ctc(o.Values.First(), keys) == referenceText[i] ? 1 : 0).Sum();
+                var outputs = new Dictionary<Sample, IReadOnlyDictionary<string, Tensor>>(ReferenceEqualityComparer.Instance);
+                var fidelity = reference.Compare(s => outputs[s] = runner.Run(s));
+                int? same = referenceText == null ? null : samples.Select((s, i) => Ctc(outputs[s].Values.First(), keys) == referenceText[i] ? 1 : 0).Sum();
                 if (fallback?.LastResult is { } fr) summary = $"{fr.FloatNodes.Count} nodes kept float ({fr.FloatMacs / (double)Math.Max(1, fr.QuantizedMacs):P1} of the int8 MACs): {string.Join(", ", fr.FloatNodes.Take(6).Select(n => n.Node))}{(fr.FloatNodes.Count > 6 ? ", …" : "")}";
                 variants.Add(new Variant(name, path, result.Written.TotalBytes, fidelity, same, summary));
                 Console.Error.WriteLine($"{c.Name} {name}: {result.Written.TotalBytes} bytes, cosine {fidelity.MinCosine:F6}{(same is { } s ? $", text {s}/{samples.Count}" : "")}; {summary}");

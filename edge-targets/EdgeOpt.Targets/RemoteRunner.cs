@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using System.Text.RegularExpressions;
 using YamlDotNet.RepresentationModel;
 
@@ -149,8 +148,7 @@ public sealed partial class RemoteRunner(string remoteDirectory = "edgeopt-bundl
             throw;
         }
         await stdout.ConfigureAwait(false);
-        var err = new StringBuilder(await stderr.ConfigureAwait(false));
-        return (process.ExitCode, err.ToString());
+        return (process.ExitCode, await stderr.ConfigureAwait(false));
     }
 
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]

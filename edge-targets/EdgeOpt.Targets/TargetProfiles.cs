@@ -59,23 +59,24 @@ public static partial class TargetProfiles
     /// <exception cref="TargetProfileException">The file is missing, is not YAML/JSON, or has unknown keys or bad values.</exception>
     public static TargetProfile Read(string path, IReadOnlyCollection<string> int8Targets)
     {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new TargetProfileException($"{path}: cannot read the profile: {e.Message}");
-        }
-        return Parse(text, path, int8Targets);
+        var (root, reader) = YamlReader.Load<YamlMappingNode>(path, Error, "profile", Shape);
+        return FromYaml(root, reader, path, int8Targets);
     }
 
     /// <summary>Parses a profile's text; <paramref name="source"/> names it in messages.</summary>
     /// <exception cref="TargetProfileException">Not YAML/JSON, or unknown keys or bad values (the message names the line).</exception>
     public static TargetProfile Parse(string text, string source, IReadOnlyCollection<string> int8Targets)
     {
-        var (root, reader) = YamlReader.Parse<YamlMappingNode>(text, source, m => new TargetProfileException(m), "a target profile is one mapping (name:, rid:, providers: …)");
+        var (root, reader) = YamlReader.Parse<YamlMappingNode>(text, source, Error, Shape);
+        return FromYaml(root, reader, source, int8Targets);
+    }
+
+    private const string Shape = "a target profile is one mapping (name:, rid:, providers: …)";
+
+    private static TargetProfileException Error(string message) => new(message);
+
+    private static TargetProfile FromYaml(YamlMappingNode root, YamlReader reader, string source, IReadOnlyCollection<string> int8Targets)
+    {
         reader.RejectUnknown(root, Keys);
         var name = reader.String(root, "name", required: true)!;
         if (!NamePattern().IsMatch(name)) reader.Fail(reader.Node(root, "name")!, $"name '{name}' must be lower-case letters, digits and dashes");

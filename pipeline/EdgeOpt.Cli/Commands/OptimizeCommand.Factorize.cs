@@ -1,12 +1,6 @@
 using System.CommandLine;
-using EdgeOpt.Onnx.IO;
-using EdgeOpt.Passes.Cleanup;
 using EdgeOpt.Passes.Core;
 using EdgeOpt.Passes.Factorization;
-using EdgeOpt.Passes.Pruning;
-using EdgeOpt.Passes.Quantization;
-using EdgeOpt.Pipeline.Calibration;
-using EdgeOpt.Pipeline.Data;
 using EdgeOpt.Pipeline.Data.Images;
 using EdgeOpt.Pipeline.Optimization;
 using Spectre.Console;
@@ -88,26 +82,11 @@ public static partial class OptimizeCommand
         string? calibrationDir, ImagePreprocess? images, RuntimeCliOptions runtime, PassCatalog catalog, int sensitivitySamples)
     {
         if (!(target > 0 && target < 1)) throw new CliException(ExitCodes.Usage, "the target is a share in (0, 1), e.g. --target-macs 0.5");
-        if (calibrationDir == null) throw new CliException(ExitCodes.Usage, "--target-macs chooses ranks by measuring fidelity: add --calibration-data DIR");
-        if (sensitivitySamples < 1) throw new CliException(ExitCodes.Usage, "--sensitivity-samples must be at least 1");
-        var model = ModelReader.Read(modelPath);
-        new PassManager(before).Run(model);
-        var samples = Cli.Usage(() => CalibrationSource.Open(calibrationDir, model, images).Take(sensitivitySamples).ToList());
-        var shapes = samples[0].Inputs.ToDictionary(p => p.Key, p => p.Value.Dims.ToArray(), StringComparer.Ordinal);
+        var (model, samples) = SensitivityData(modelPath, before, calibrationDir, images, sensitivitySamples, "--target-macs chooses ranks");
+        var shapes = samples[0].InputShapes();
         var templates = factorizers.Select(f => ((FactorizeOptions)f.Options) is { InputShapes.Count: 0 } o ? catalog.Create(f.Id, o with { InputShapes = shapes }) : f).ToList();
-        ProgressTask? task = null;
-        var (table, byLayer) = LiveProgress.Run(ctx =>
-        {
-            if (ctx != null) task = ctx.AddTask("rank sensitivity");
-            return Cli.Usage(() => FactorizationTargets.Measure(model, templates, samples, runtime.Settings(parse, null), catalog,
-                new CallbackProgress<SensitivityProgress>(p =>
-                {
-                    if (task == null) return;
-                    task.MaxValue = Math.Max(1, p.Total);
-                    task.Value = p.Done;
-                    task.Description = $"rank sensitivity {p.Layer}";
-                })));
-        });
+        var (table, byLayer) = SensitivityCommand.WithProgress("rank sensitivity",
+            progress => FactorizationTargets.Measure(model, templates, samples, runtime.Settings(parse, null), catalog, progress));
         var (energies, predicted) = Cli.Usage(() => PruningSensitivity.Choose(table, 1 - target));
         AnsiConsole.MarkupLineInterpolated($"rank sensitivity: {table.Layers.Count} layers × {FactorizationTargets.Energies.Count} energies on {table.Samples} samples in {table.Seconds:F1} s; {energies.Count} layers chosen, predicted {predicted:P1} of their {Format.Metric(table.Total ?? 0)} MACs saved");
         return [.. FactorizationTargets.Passes(energies, byLayer, catalog)];

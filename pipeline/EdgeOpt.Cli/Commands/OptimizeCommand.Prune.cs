@@ -1,10 +1,8 @@
 using System.CommandLine;
 using EdgeOpt.Onnx.IO;
-using EdgeOpt.Passes.Cleanup;
+using EdgeOpt.Onnx.Ir;
 using EdgeOpt.Passes.Core;
-using EdgeOpt.Passes.Factorization;
 using EdgeOpt.Passes.Pruning;
-using EdgeOpt.Passes.Quantization;
 using EdgeOpt.Pipeline.Calibration;
 using EdgeOpt.Pipeline.Data;
 using EdgeOpt.Pipeline.Data.Images;
@@ -53,6 +51,20 @@ public static partial class OptimizeCommand
     /// alone at several ratios on the calibration data (norm ranking, no repair: a quick proxy), and per-layer ratios chosen to
     /// reach the target with the least predicted fidelity loss; layers not chosen are left alone.
     /// </summary>
+    /// <summary>
+    /// What a target's per-layer analysis runs on: the model as <paramref name="before"/> (the passes ahead of the targeted one)
+    /// leaves it, and at most <paramref name="count"/> calibration samples. <paramref name="what"/> starts the messages of the checks.
+    /// </summary>
+    private static (Model Model, List<Sample> Samples) SensitivityData(string modelPath, List<IPass> before, string? calibrationDir, ImagePreprocess? images,
+        int count, string what)
+    {
+        if (calibrationDir == null) throw new CliException(ExitCodes.Usage, $"{what} by measuring fidelity: add --calibration-data DIR");
+        if (count < 1) throw new CliException(ExitCodes.Usage, "--sensitivity-samples must be at least 1");
+        var model = ModelReader.Read(modelPath);
+        new PassManager(before).Run(model);
+        return (model, Cli.Usage(() => CalibrationSource.Open(calibrationDir, model, images).Take(count).ToList()));
+    }
+
     private static (IPass, (SensitivityTable, double, double)) Targeted(ParseResult parse, PruneOptions prune, IPass? pruning, List<IPass> before,
         string modelPath, string? calibrationDir, ImagePreprocess? images, RuntimeCliOptions runtime, PassCatalog catalog)
     {
@@ -66,18 +78,14 @@ public static partial class OptimizeCommand
         }
         var target = macs ?? sparsity!.Value;
         if (!(target > 0 && target < 1)) throw new CliException(ExitCodes.Usage, "the target is a share in (0, 1), e.g. --target-macs 0.5");
-        if (calibrationDir == null) throw new CliException(ExitCodes.Usage, "--target-macs/--target-sparsity choose per-layer ratios by measuring fidelity: add --calibration-data DIR");
-        if (parse.GetValue(prune.SensitivitySamples) < 1) throw new CliException(ExitCodes.Usage, "--sensitivity-samples must be at least 1");
-
-        var model = ModelReader.Read(modelPath);
-        new PassManager(before).Run(model);
-        var samples = Cli.Usage(() => CalibrationSource.Open(calibrationDir, model, images).Take(parse.GetValue(prune.SensitivitySamples)).ToList());
+        var (model, samples) = SensitivityData(modelPath, before, calibrationDir, images, parse.GetValue(prune.SensitivitySamples),
+            "--target-macs/--target-sparsity choose per-layer ratios");
         var method = pruning is PruneChannelsPass ? PruneMethod.Channels : PruneMethod.Magnitude;
         var channels = pruning is PruneChannelsPass pc ? pc.Options with { RankByActivations = false, Repair = false } : null;
         if (channels is { InputShapes.Count: 0 } && samples.Count > 0)
         {
             // MACs (the target's unit) need concrete shapes: the calibration sample's, for the analysis and for the pass's report.
-            channels = channels with { InputShapes = samples[0].Inputs.ToDictionary(p => p.Key, p => p.Value.Dims.ToArray(), StringComparer.Ordinal) };
+            channels = channels with { InputShapes = samples[0].InputShapes() };
         }
         var magnitude = pruning is PruneMagnitudePass pm ? pm.Options with { Repair = false, SparseStorage = false } : null;
         var table = SensitivityCommand.Measure(model, method, samples, runtime.Settings(parse, null), null, channels, magnitude);

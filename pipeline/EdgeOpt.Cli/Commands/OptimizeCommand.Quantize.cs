@@ -1,13 +1,7 @@
 using System.CommandLine;
-using EdgeOpt.Onnx.IO;
-using EdgeOpt.Passes.Cleanup;
 using EdgeOpt.Passes.Core;
-using EdgeOpt.Passes.Factorization;
-using EdgeOpt.Passes.Pruning;
 using EdgeOpt.Passes.Quantization;
 using EdgeOpt.Pipeline.Calibration;
-using EdgeOpt.Pipeline.Data;
-using EdgeOpt.Pipeline.Data.Images;
 using EdgeOpt.Pipeline.Optimization;
 using Spectre.Console;
 

@@ -2,11 +2,9 @@ using System.CommandLine;
 using EdgeOpt.Onnx.IO;
 using EdgeOpt.Passes.Cleanup;
 using EdgeOpt.Passes.Core;
-using EdgeOpt.Passes.Factorization;
 using EdgeOpt.Passes.Pruning;
 using EdgeOpt.Passes.Quantization;
 using EdgeOpt.Pipeline.Calibration;
-using EdgeOpt.Pipeline.Data;
 using EdgeOpt.Pipeline.Data.Images;
 using EdgeOpt.Pipeline.Optimization;
 using Spectre.Console;
@@ -119,7 +117,7 @@ public static partial class OptimizeCommand
                 })),
                 var other => throw new CliException(ExitCodes.Usage, $"--prune '{other}' is not magnitude or channels"),
             };
-            ImagePreprocess? pruneImages = parse.GetValue(quant.ImagePreprocess) is { } imageSpec ? Cli.Usage(() => ImagePreprocess.Parse(imageSpec)) : null;
+            var images = parse.GetValue(quant.ImagePreprocess) is { } spec ? Cli.Usage(() => ImagePreprocess.Parse(spec)) : null;
             (SensitivityTable Table, double Target, double Predicted)? pruneTarget = null;
             var factorizers = factorize.Create(parse, catalog, InputShapes.Parse(parse.GetValue(inputShapes)));
             var targetMacs = parse.GetValue(prune.TargetMacs);
@@ -130,12 +128,12 @@ public static partial class OptimizeCommand
             var factorizeTarget = targetMacs != null && pruning == null && factorizers.Count > 0;
             if (!factorizeTarget && (targetMacs != null || parse.GetValue(prune.TargetSparsity) != null))
             {
-                (pruning, pruneTarget) = Targeted(parse, prune, pruning, chosen, modelPath, calibrationDir, pruneImages, runtime, catalog);
+                (pruning, pruneTarget) = Targeted(parse, prune, pruning, chosen, modelPath, calibrationDir, images, runtime, catalog);
             }
             if (pruning != null) chosen.Add(pruning);
             if (factorizeTarget)
             {
-                factorizers = FactorizeTargeted(parse, targetMacs!.Value, factorizers, chosen, modelPath, calibrationDir, pruneImages, runtime, catalog,
+                factorizers = FactorizeTargeted(parse, targetMacs!.Value, factorizers, chosen, modelPath, calibrationDir, images, runtime, catalog,
                     parse.GetValue(prune.SensitivitySamples));
             }
             chosen.AddRange(factorizers);
@@ -143,7 +141,6 @@ public static partial class OptimizeCommand
             OrtCalibrationProvider? calibration = null;
             CalibrationSource? source = null;
             Func<QuantSelection, IPass>? quantizer = null;
-            var images = parse.GetValue(quant.ImagePreprocess) is { } spec ? Cli.Usage(() => Pipeline.Data.Images.ImagePreprocess.Parse(spec)) : null;
             if (calibrationDir != null && !Directory.Exists(calibrationDir))
             {
                 throw new CliException(ExitCodes.Usage, $"--calibration-data '{calibrationDir}' is not a folder: pass a folder of calibration inputs (see --help)");

@@ -83,20 +83,23 @@ public static class SensitivityCommand
 
     /// <summary>Runs <see cref="PruningSensitivity.Measure"/> with a progress bar on a terminal; bad input becomes a usage error.</summary>
     internal static SensitivityTable Measure(Model model, PruneMethod method, IReadOnlyList<Sample> samples, RuntimeSettings settings,
-        IReadOnlyList<double>? ratios, PruneChannelsOptions? channels, PruneMagnitudeOptions? magnitude)
+        IReadOnlyList<double>? ratios, PruneChannelsOptions? channels, PruneMagnitudeOptions? magnitude) =>
+        WithProgress("sensitivity", progress => PruningSensitivity.Measure(model, method, samples, settings, ratios, channels, magnitude, progress));
+
+    /// <summary>Runs a per-layer analysis with a progress bar labelled <paramref name="label"/> on a terminal; bad input becomes a usage error.</summary>
+    internal static T WithProgress<T>(string label, Func<IProgress<SensitivityProgress>, T> analysis)
     {
         ProgressTask? task = null;
         return LiveProgress.Run(ctx =>
         {
-            if (ctx != null) task = ctx.AddTask("sensitivity");
-            return Cli.Usage(() => PruningSensitivity.Measure(model, method, samples, settings, ratios, channels, magnitude,
-                new CallbackProgress<SensitivityProgress>(p =>
-                {
-                    if (task == null) return;
-                    task.MaxValue = Math.Max(1, p.Total);
-                    task.Value = p.Done;
-                    task.Description = $"sensitivity {p.Layer}";
-                })));
+            if (ctx != null) task = ctx.AddTask(label);
+            return Cli.Usage(() => analysis(new CallbackProgress<SensitivityProgress>(p =>
+            {
+                if (task == null) return;
+                task.MaxValue = Math.Max(1, p.Total);
+                task.Value = p.Done;
+                task.Description = $"{label} {p.Layer}";
+            })));
         });
     }
 

@@ -4,7 +4,11 @@ using EdgeOpt.Onnx.Ir;
 namespace EdgeOpt.Pipeline.Data;
 
 /// <summary>One set of model inputs by name, with the reference outputs when the data set stores them.</summary>
-public sealed record Sample(string Source, IReadOnlyDictionary<string, Tensor> Inputs, IReadOnlyDictionary<string, Tensor> ExpectedOutputs);
+public sealed record Sample(string Source, IReadOnlyDictionary<string, Tensor> Inputs, IReadOnlyDictionary<string, Tensor> ExpectedOutputs)
+{
+    /// <summary>Each input's dimensions: concrete shapes for models with dynamic inputs (shape inference, MAC counts).</summary>
+    public Dictionary<string, long[]> InputShapes() => Inputs.ToDictionary(p => p.Key, p => p.Value.Dims.ToArray(), StringComparer.Ordinal);
+}
 
 /// <summary>
 /// Samples in the ONNX test-data layout: <c>DIR/test_data_set_k/input_i.pb</c> (and <c>output_j.pb</c>), or

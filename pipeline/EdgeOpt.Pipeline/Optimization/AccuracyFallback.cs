@@ -150,11 +150,7 @@ public sealed class AccuracyFallback(
         };
 
         progress?.Report(new FallbackProgress("reference", 0, evaluation.Count));
-        var expected = new Dictionary<Sample, IReadOnlyDictionary<string, Tensor>>(ReferenceEqualityComparer.Instance);
-        using (var runner = OrtModelRunner.Open(reference, options.Settings))
-        {
-            foreach (var sample in evaluation) expected[sample] = runner.Run(sample);
-        }
+        var expected = ReferenceOutputs.Run(reference, evaluation, options.Settings);
 
         var evaluations = 0;
         Candidate Evaluate(IReadOnlyCollection<string> floatNodes, IReadOnlyCollection<string>? only = null)
@@ -170,9 +166,7 @@ public sealed class AccuracyFallback(
                 QuantizeDynamicPass d => d.LastQuantized,
                 _ => throw new InvalidOperationException($"{pass.Id} is not a quantization pass"),
             };
-            using var runner = OrtModelRunner.Open(copy, options.Settings);
-            var verdict = Verifier.Compare(evaluation, s => expected[s], runner.Run);
-            return new Candidate(copy, report, quantized, verdict, [.. floatNodes]);
+            return new Candidate(copy, report, quantized, expected.Compare(copy, options.Settings), [.. floatNodes]);
         }
 
         var all = Evaluate([]);
@@ -310,7 +304,7 @@ public sealed class AccuracyFallback(
     {
         var shapes = ShapeInference.Infer(model, new ShapeInferenceOptions
         {
-            InputShapes = sample.Inputs.ToDictionary(p => p.Key, p => p.Value.Dims.ToArray(), StringComparer.Ordinal),
+            InputShapes = sample.InputShapes(),
         });
         var result = new Dictionary<string, long?>(StringComparer.Ordinal);
         foreach (var node in model.Graph.Nodes) result.TryAdd(node.Name, CostModel.Macs(node, shapes));

@@ -26,11 +26,7 @@ public static class FactorizationTargets
     {
         if (samples.Count == 0) throw new ArgumentException("a MACs target needs samples to measure fidelity on: pass --calibration-data DIR");
         var clock = Stopwatch.StartNew();
-        var expected = new Dictionary<Sample, IReadOnlyDictionary<string, Tensor>>(ReferenceEqualityComparer.Instance);
-        using (var runner = OrtModelRunner.Open(model, settings))
-        {
-            foreach (var s in samples) expected[s] = runner.Run(s);
-        }
+        var expected = ReferenceOutputs.Run(model, samples, settings);
 
         var candidates = new List<(string Node, string OpType, long Macs, IPass Template)>();
         foreach (var template in factorizers)
@@ -61,8 +57,7 @@ public static class FactorizationTargets
                 var pass = With(catalog, template, o => o with { Energy = energy, RankRatio = null, Refit = false, IncludeNodes = [node] });
                 pass.Run(copy, PassContext.Default);
                 if (Result(pass)?.Layers.FirstOrDefault(l => l.Node == node) is not { MacsBefore: { } before, MacsAfter: { } after }) continue;
-                using var runner = OrtModelRunner.Open(copy, settings);
-                points.Add(new SensitivityPoint(energy, Verifier.Compare(samples, s => expected[s], runner.Run).MinCosine, before - after));
+                points.Add(new SensitivityPoint(energy, expected.Compare(copy, settings).MinCosine, before - after));
             }
             // Lower energy saves more: order points by saving, as Choose walks them.
             layers.Add(new LayerSensitivity(node, op, [.. points.OrderBy(p => p.Saved)]));

@@ -68,21 +68,13 @@ public static class PruningSensitivity
         if (channels.InputShapes.Count == 0)
         {
             // MACs need concrete shapes: take the first sample's.
-            channels = channels with { InputShapes = samples[0].Inputs.ToDictionary(p => p.Key, p => p.Value.Dims.ToArray(), StringComparer.Ordinal) };
+            channels = channels with { InputShapes = samples[0].InputShapes() };
         }
         magnitude ??= new PruneMagnitudeOptions();
         var clock = Stopwatch.StartNew();
 
-        var expected = new Dictionary<Sample, IReadOnlyDictionary<string, Tensor>>(ReferenceEqualityComparer.Instance);
-        using (var runner = OrtModelRunner.Open(model, settings))
-        {
-            foreach (var sample in samples) expected[sample] = runner.Run(sample);
-        }
-        double Cosine(Model candidate)
-        {
-            using var runner = OrtModelRunner.Open(candidate, settings);
-            return Verifier.Compare(samples, s => expected[s], runner.Run).MinCosine;
-        }
+        var expected = ReferenceOutputs.Run(model, samples, settings);
+        double Cosine(Model candidate) => expected.Compare(candidate, settings).MinCosine;
 
         var layers = new List<LayerSensitivity>();
         long? total;

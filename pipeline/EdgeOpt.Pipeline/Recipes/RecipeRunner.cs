@@ -36,7 +36,7 @@ public static class RecipeRunner
     {
         if (recipe.Sweep.Count > 0) throw new ArgumentException($"{recipe.Source} sweeps {recipe.Sweep.Count} option(s): use `edgeopt run --recipe` to produce every variant");
         var passes = recipe.Steps.Where(s => s.Enabled).Select(s => catalog.Create(s.PassId, s.Options)).ToList();
-        return ModelOptimizer.Run(new OptimizeRequest(recipe.Model, output, passes), Context(recipe, settings));
+        return ModelOptimizer.Run(new OptimizeRequest(recipe.Model, output, passes), Context(recipe, settings, Images(recipe)));
     }
 
     public static RecipeRun Run(Recipe recipe, string outDir, PassCatalog catalog, RuntimeSettings settings, IReadOnlyList<string> targetDirectories,
@@ -44,7 +44,7 @@ public static class RecipeRunner
     {
         var evalDir = recipe.EvalData ?? throw new ArgumentException($"{recipe.Source}: a run verifies on data: add data: {{ eval: DIR }} (or calibration)");
         Directory.CreateDirectory(outDir);
-        var images = recipe.ImagePreprocess is { } spec ? ImagePreprocess.Parse(spec) : null;
+        var images = Images(recipe);
         var original = ModelReader.Read(recipe.Model);
         var samples = CalibrationSource.Open(evalDir, original, images).ToList();
         var library = settings.LoadLibrary();
@@ -60,8 +60,8 @@ public static class RecipeRunner
             var (label, steps) = combos[v];
             var name = combos.Count == 1 ? "optimized" : $"v{v + 1}";
             progress?.Report(new RecipeProgress($"{name}: passes", v, combos.Count));
-            var model = ModelReader.Read(recipe.Model);
-            var context = Context(recipe, settings);
+            var model = ModelReader.Copy(original);
+            var context = Context(recipe, settings, images);
             var reports = new List<PassReport>();
             foreach (var step in steps.Where(s => s.Enabled))
             {
@@ -105,11 +105,12 @@ public static class RecipeRunner
         return new RecipeRun(written, file, resultsPath, html, md, misses);
     }
 
+    private static ImagePreprocess? Images(Recipe recipe) => recipe.ImagePreprocess is { } spec ? ImagePreprocess.Parse(spec) : null;
+
     /// <summary>Calibration and activations from the recipe's calibration data (what quantize-static and pruning repair ask for).</summary>
-    private static PassContext Context(Recipe recipe, RuntimeSettings settings)
+    private static PassContext Context(Recipe recipe, RuntimeSettings settings, ImagePreprocess? images)
     {
         if (recipe.CalibrationData is not { } dir) return new PassContext();
-        var images = recipe.ImagePreprocess is { } spec ? ImagePreprocess.Parse(spec) : null;
         IEnumerable<Sample> Open(Model m) => CalibrationSource.Open(dir, m, images);
         return new PassContext
         {

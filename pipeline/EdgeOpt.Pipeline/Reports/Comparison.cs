@@ -30,7 +30,7 @@ public static class Comparison
         if (variants.Count == 0) throw new ArgumentException("nothing to compare: give the baseline model and its variants");
         if (samples.Count == 0) throw new ArgumentException("no samples to compare on");
         if (rounds < 1) throw new ArgumentException("rounds must be at least 1");
-        var shapes = new ShapeInferenceOptions { InputShapes = samples[0].Inputs.ToDictionary(p => p.Key, p => p.Value.Dims.ToArray(), StringComparer.Ordinal) };
+        var shapes = new ShapeInferenceOptions { InputShapes = samples[0].InputShapes() };
         var total = variants.Count * (2 + targets.Count * rounds);
         var done = 0;
 
@@ -42,17 +42,12 @@ public static class Comparison
             stats.Add((ModelStatistics.Compute(model, ShapeInference.Infer(model, shapes)), ModelFiles.TotalBytes(model, path)));
         }
 
-        var expected = new Dictionary<Sample, IReadOnlyDictionary<string, Tensor>>(ReferenceEqualityComparer.Instance);
-        using (var baseline = OrtModelRunner.Open(variants[0].Path, fidelitySettings))
-        {
-            foreach (var s in samples) expected[s] = baseline.Run(s);
-        }
+        var expected = ReferenceOutputs.Run(variants[0].Path, samples, fidelitySettings);
         var fidelity = new List<VerifyReport?> { null };
         foreach (var (name, path) in variants.Skip(1))
         {
             progress?.Report(new ComparisonProgress(name, "fidelity", done++, total));
-            using var runner = OrtModelRunner.Open(path, fidelitySettings);
-            fidelity.Add(Verifier.Compare(samples, s => expected[s], runner.Run));
+            fidelity.Add(expected.Compare(path, fidelitySettings));
         }
         done++;
 
