@@ -67,7 +67,7 @@ public abstract class FactorizationPass<TOptions>(TOptions options) : Pass<TOpti
 
         var outcomes = new LayerOutcome[jobs.Count];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Options.MaxParallelism, CancellationToken = context.Cancellation };
-        Parallel.For(0, jobs.Count, parallel, i => outcomes[i] = Run(jobs[i].Work, Options.Seed ^ StableHash(LayerNames.Of(jobs[i].Layer.Node))));
+        Parallel.For(0, jobs.Count, parallel, i => outcomes[i] = Run(jobs[i].Work, Options.Seed ^ StableHash(jobs[i].Layer.Name)));
 
         var refit = Options.Refit && context.Activations != null && jobs.Count > 0;
         var edit = new GraphEditor(graph);
@@ -157,7 +157,7 @@ public abstract class FactorizationPass<TOptions>(TOptions options) : Pass<TOpti
             var (layer, outcome, nodes) = applied[i];
             long? macsAfter = 0;
             foreach (var n in nodes) macsAfter = CostModel.Macs(n, shapes!) is { } m && macsAfter is { } sum ? sum + m : null;
-            var name = LayerNames.Of(layer.Node);
+            var name = layer.Name;
             var record = new FactorizedLayer(name, layer.Node.OpType, outcome.Method!, outcome.Ranks!, layer.Tensor.ElementCount, outcome.ParametersAfter,
                 layer.Macs, macsAfter, outcome.RelativeError, [.. nodes.Select(n => n.Name)]) { Refit = refits?.Layers[i] };
             layers.Add(record);
@@ -214,6 +214,9 @@ internal sealed record OriginalLayer(string OpType, string Domain, IReadOnlyList
 /// <param name="Macs">The layer's MACs by <see cref="CostModel"/> (null when unknown).</param>
 internal sealed record LayerInput(Node Node, Tensor Tensor, double[] Values, long[] Dims, long[]? Input, long[]? Output, long? Macs)
 {
+    /// <summary>The layer's name (<see cref="LayerNames.Of"/>), taken before the graph edit: an unnamed node is known by its output, which the factors take over.</summary>
+    public string Name { get; } = LayerNames.Of(Node);
+
     public TensorDataType DataType => Tensor.DataType;
 
     /// <summary>Output pixels (product of the spatial dims of output 0, batch included); null when unknown.</summary>

@@ -1,8 +1,12 @@
 using System.CommandLine;
+using EdgeOpt.Onnx.IO;
 using EdgeOpt.Passes.Core;
 using EdgeOpt.Passes.Factorization;
+using EdgeOpt.Pipeline.Benchmarking;
 using EdgeOpt.Pipeline.Data.Images;
+using EdgeOpt.Pipeline.Execution;
 using EdgeOpt.Pipeline.Optimization;
+using EdgeOpt.Targets;
 using Spectre.Console;
 
 namespace EdgeOpt.Cli.Commands;
@@ -14,7 +18,8 @@ public static partial class OptimizeCommand
     {
         public Option<string?> Mode { get; } = new("--factorize")
         {
-            Description = "Low-rank factorization: svd (Gemm/MatMul/1×1 Conv), or tucker2, spatial-svd, depthwise-separable, cp for k×k Conv (plus svd for Gemm/MatMul in --ops)",
+            Description = "Low-rank factorization: svd (Gemm/MatMul/1×1 Conv), or tucker2, spatial-svd, depthwise-separable, cp for k×k Conv (plus svd for Gemm/MatMul in --ops), " +
+                "or auto (svd, and spatial-svd for k×k Conv; with a target, spatial-svd and tucker2 compete per layer)",
         };
         public Option<double?> Energy { get; } = new("--energy") { Description = "factorize: share of each weight's energy ‖W‖²_F kept (default 0.9)" };
         public Option<double?> RankRatio { get; } = new("--rank-ratio") { Description = "factorize: rank = ⌈ratio · full rank⌉ instead of --energy" };
@@ -24,22 +29,43 @@ public static partial class OptimizeCommand
         {
             Description = "factorize: do not refit each layer's last factor by least squares on --calibration-data (with calibration data, refit is on by default)",
         };
+        public Option<double?> TargetLatency { get; } = new("--target-latency")
+        {
+            Description = "factorize: keep at most this share of the model's latency on --ep/--target (e.g. 0.7), per-layer methods and ranks chosen from " +
+                "fidelity on --calibration-data and the latency of each candidate timed alone; candidates not faster are skipped",
+        };
+        public Option<bool> SkipSlower { get; } = new("--skip-slower")
+        {
+            Description = "factorize: time each layer against its factors on --ep/--target and leave alone those not faster there (always on with --target-latency)",
+        };
+        public Option<string?> Ep { get; } = new("--ep") { Description = "factorize: execution provider the latency of layers and candidates is timed on (default cpu)" };
+        public Option<string?> Target { get; } = new("--target")
+        {
+            Description = "factorize: time layers and candidates as on this target profile (edgeopt targets): its providers and threads",
+        };
+        public Option<DirectoryInfo[]> TargetDirs { get; } = TargetsCommand.DirectoriesOption();
 
-        public IEnumerable<Option> All => [Mode, Energy, RankRatio, RankMultiple, Ops, NoRefit];
+        public IEnumerable<Option> All => [Mode, Energy, RankRatio, RankMultiple, Ops, NoRefit, TargetLatency, SkipSlower, Ep, Target, TargetDirs];
 
         /// <summary>The factorization passes asked for (none without --factorize), in the order they run.</summary>
-        public List<IPass> Create(ParseResult parse, PassCatalog catalog, IReadOnlyDictionary<string, long[]> inputShapes)
+        /// <param name="competing">With a target, auto offers k×k convs to both spatial-svd and tucker2 (the rank selection picks per layer).</param>
+        public List<IPass> Create(ParseResult parse, PassCatalog catalog, IReadOnlyDictionary<string, long[]> inputShapes, bool competing)
         {
             var mode = parse.GetValue(Mode)?.Trim().ToLowerInvariant();
-            if (mode == null) return [];
-            ConvFactorization? method = mode switch
+            if (mode == null)
             {
-                "svd" => null,
-                "tucker2" or "tucker-2" => ConvFactorization.Tucker2,
-                "spatial-svd" => ConvFactorization.SpatialSvd,
-                "depthwise-separable" => ConvFactorization.DepthwiseSeparable,
-                "cp" => ConvFactorization.Cp,
-                var other => throw new CliException(ExitCodes.Usage, $"--factorize '{other}' is not svd, tucker2, spatial-svd, depthwise-separable or cp"),
+                if (parse.GetValue(TargetLatency) != null || parse.GetValue(SkipSlower)) throw new CliException(ExitCodes.Usage, "--target-latency/--skip-slower choose factorizations: add --factorize");
+                return [];
+            }
+            ConvFactorization[] methods = mode switch
+            {
+                "svd" => [],
+                "tucker2" or "tucker-2" => [ConvFactorization.Tucker2],
+                "spatial-svd" => [ConvFactorization.SpatialSvd],
+                "depthwise-separable" => [ConvFactorization.DepthwiseSeparable],
+                "cp" => [ConvFactorization.Cp],
+                "auto" => competing ? [ConvFactorization.SpatialSvd, ConvFactorization.Tucker2] : [ConvFactorization.SpatialSvd],
+                var other => throw new CliException(ExitCodes.Usage, $"--factorize '{other}' is not svd, tucker2, spatial-svd, depthwise-separable, cp or auto"),
             };
             var energy = parse.GetValue(Energy);
             var ratio = parse.GetValue(RankRatio);
@@ -51,15 +77,19 @@ public static partial class OptimizeCommand
                 throw new CliException(ExitCodes.Usage, $"--ops '{op}' is not one of {string.Join(", ", known)} (case-sensitive op types)");
             }
             if (ops.Count == 0) ops = [.. known];
-            var svdOps = ops.Where(o => method == null || o != Onnx.Ir.OpTypes.Conv).Distinct().ToList();
+            // svd also takes 1×1 convs: with a k×k method it does so only under auto (a plain k×k method means those convs only).
+            var svdOps = ops.Where(o => methods.Length == 0 || mode == "auto" || o != Onnx.Ir.OpTypes.Conv).Distinct().ToList();
             var passes = new List<IPass>();
-            if (method is { } m && ops.Contains(Onnx.Ir.OpTypes.Conv))
+            if (ops.Contains(Onnx.Ir.OpTypes.Conv))
             {
-                passes.Add(Cli.Usage(() => catalog.Create(FactorizeConvPass.PassId, new FactorizeConvOptions
+                foreach (var m in methods)
                 {
-                    Method = m, Energy = energy ?? 0.9, RankRatio = ratio, RankMultiple = parse.GetValue(RankMultiple), InputShapes = inputShapes,
-                    Refit = !parse.GetValue(NoRefit),
-                })));
+                    passes.Add(Cli.Usage(() => catalog.Create(FactorizeConvPass.PassId, new FactorizeConvOptions
+                    {
+                        Method = m, Energy = energy ?? 0.9, RankRatio = ratio, RankMultiple = parse.GetValue(RankMultiple), InputShapes = inputShapes,
+                        Refit = !parse.GetValue(NoRefit),
+                    })));
+                }
             }
             if (svdOps.Count > 0)
             {
@@ -72,24 +102,101 @@ public static partial class OptimizeCommand
             if (passes.Count == 0) throw new CliException(ExitCodes.Usage, $"--factorize {mode} with --ops {string.Join(",", ops)} has nothing to factorize");
             return passes;
         }
+
+        /// <summary>The latency probe for --target-latency/--skip-slower: --target's providers and threads, or --ep, on --ort-lib.</summary>
+        public OrtLatencyProbe Probe(ParseResult parse, RuntimeCliOptions runtime)
+        {
+            var given = runtime.Settings(parse, null);
+            if (parse.GetValue(Target) is not { } name) return new OrtLatencyProbe(runtime.Settings(parse, parse.GetValue(Ep)));
+            if (parse.GetValue(Ep) != null) throw new CliException(ExitCodes.Usage, "--target sets the providers: drop --ep (or drop --target)");
+            var profile = TargetsCommand.Load(() => TargetProfiles.Find(name, TargetsCommand.Int8Targets, (parse.GetValue(TargetDirs) ?? []).Select(d => d.FullName)));
+            return new OrtLatencyProbe(TargetSettings.For(profile, given.LoadLibrary(), given, Console.Error.WriteLine));
+        }
+    }
+
+    /// <summary>What rank selection decided, for the report: the table, the target and the choice, and the latency measured after.</summary>
+    private sealed class RankSelection
+    {
+        public required RankTable Table { get; init; }
+        public required double Target { get; init; }
+        public required IReadOnlyDictionary<string, RankCandidate> Chosen { get; init; }
+        public required double Predicted { get; init; }
+
+        /// <summary>The model the passes before factorization leave, with static inputs: the baseline the latency is measured against.</summary>
+        public Onnx.Ir.Model? Baseline { get; init; }
+        public ILatencyProbe? Probe { get; init; }
+
+        /// <summary>Baseline and output timed side by side after writing (latency target only).</summary>
+        public (double BeforeMs, double AfterMs)? Measured { get; set; }
     }
 
     /// <summary>
-    /// --factorize with --target-macs: the model as the passes before leave it, each factorizable layer alone at several energies
-    /// on the calibration data, and one pass per chosen layer at the energy that reaches the target with the least predicted loss.
+    /// --factorize with --target-macs or --target-latency: the model as the passes before leave it, each factorizable layer alone
+    /// at several energies (and methods, for auto) on the calibration data — timed on the provider when latency counts — and one pass
+    /// per chosen layer at the candidate that reaches the target with the least predicted loss.
     /// </summary>
-    private static List<IPass> FactorizeTargeted(ParseResult parse, double target, List<IPass> factorizers, List<IPass> before, string modelPath,
-        string? calibrationDir, ImagePreprocess? images, RuntimeCliOptions runtime, PassCatalog catalog, int sensitivitySamples)
+    private static (List<IPass> Passes, RankSelection Selection) FactorizeTargeted(ParseResult parse, FactorizationOptions options, RankObjective objective, double target,
+        List<IPass> factorizers, List<IPass> before, string modelPath, string? calibrationDir, ImagePreprocess? images, RuntimeCliOptions runtime, PassCatalog catalog,
+        int sensitivitySamples)
     {
-        if (!(target > 0 && target < 1)) throw new CliException(ExitCodes.Usage, "the target is a share in (0, 1), e.g. --target-macs 0.5");
-        var (model, samples) = SensitivityData(modelPath, before, calibrationDir, images, sensitivitySamples, "--target-macs chooses ranks");
+        var flag = objective == RankObjective.Macs ? "--target-macs" : "--target-latency";
+        if (!(target > 0 && target < 1)) throw new CliException(ExitCodes.Usage, $"the target is a share in (0, 1), e.g. {flag} 0.5");
+        var (model, samples) = SensitivityData(modelPath, before, calibrationDir, images, sensitivitySamples, $"{flag} chooses ranks");
         var shapes = samples[0].InputShapes();
+        var probe = objective == RankObjective.Latency || parse.GetValue(options.SkipSlower) ? options.Probe(parse, runtime) : null;
         var templates = factorizers.Select(f => ((FactorizeOptions)f.Options) is { InputShapes.Count: 0 } o ? catalog.Create(f.Id, o with { InputShapes = shapes }) : f).ToList();
-        var (table, byLayer) = SensitivityCommand.WithProgress("rank sensitivity",
-            progress => FactorizationTargets.Measure(model, templates, samples, runtime.Settings(parse, null), catalog, progress));
-        var (energies, predicted) = Cli.Usage(() => PruningSensitivity.Choose(table, 1 - target));
-        AnsiConsole.MarkupLineInterpolated($"rank sensitivity: {table.Layers.Count} layers × {FactorizationTargets.Energies.Count} energies on {table.Samples} samples in {table.Seconds:F1} s; {energies.Count} layers chosen, predicted {predicted:P1} of their {Format.Metric(table.Total ?? 0)} MACs saved");
-        return [.. FactorizationTargets.Passes(energies, byLayer, catalog)];
+        var table = SensitivityCommand.WithProgress("rank sensitivity",
+            progress => FactorizationTargets.Measure(model, templates, samples, runtime.Settings(parse, null), catalog, objective, probe,
+                refit: !parse.GetValue(options.NoRefit), progress));
+        var (chosen, predicted) = Cli.Usage(() => FactorizationTargets.Choose(table, 1 - target));
+        var candidates = table.Layers.Sum(l => l.Candidates.Count + l.NotFaster);
+        var timed = (parse.GetValue(options.NoRefit) ? ", data-free" : ", each refit") +
+            (probe == null ? "" : $", timed on {probe.Label} ({table.Layers.Sum(l => l.NotFaster)} not faster, dropped)");
+        AnsiConsole.MarkupLineInterpolated($"rank sensitivity: {table.Layers.Count} layers, {candidates} candidates on {table.Samples} samples{timed} in {table.Seconds:F1} s");
+        var saved = objective == RankObjective.Macs
+            ? $"predicted {predicted:P1} of their {Format.Metric(table.Macs)} MACs saved"
+            : $"predicted {predicted:P1} of the model's {table.ModelLatencyMs:F3} ms saved (×{1 / (1 - predicted):F2})";
+        AnsiConsole.MarkupLineInterpolated($"rank selection: {chosen.Count} layers chosen ({string.Join(", ", chosen.Values.GroupBy(c => c.Method).Select(g => $"{g.Count()} {g.Key}"))}), {saved}");
+        if (predicted < 1 - target - 1e-9) AnsiConsole.MarkupLineInterpolated($"[yellow]the target {flag} {target} is out of reach: every useful candidate is chosen[/]");
+        var selection = new RankSelection
+        {
+            Table = table, Target = target, Chosen = chosen, Predicted = predicted, Probe = probe,
+            Baseline = objective == RankObjective.Latency ? FactorizationTargets.WithStaticInputs(model, shapes) : null,
+        };
+        return ([.. FactorizationTargets.Passes(chosen, catalog)], selection);
+    }
+
+    /// <summary>--skip-slower without a target: each layer the passes would factorize timed against its factors; those not faster are excluded.</summary>
+    private static (List<IPass> Passes, IReadOnlyList<LayerTiming> Timings) FactorizeFaster(ParseResult parse, FactorizationOptions options, List<IPass> factorizers,
+        List<IPass> before, string modelPath, IReadOnlyDictionary<string, long[]> givenShapes, RuntimeCliOptions runtime, PassCatalog catalog)
+    {
+        var model = ModelReader.Read(modelPath);
+        new PassManager(before).Run(model);
+        var shapes = new Dictionary<string, long[]>(givenShapes, StringComparer.Ordinal);
+        foreach (var input in model.Graph.Inputs.Where(i => !i.IsInitializer && !shapes.ContainsKey(i.Name)))
+        {
+            shapes[input.Name] = input.TensorType?.StaticShape
+                ?? throw new CliException(ExitCodes.Usage, $"--skip-slower times layers with inputs of input '{input.Name}' {input.Type}: pass --input-shape {input.Name}=DIMS");
+        }
+        var probe = options.Probe(parse, runtime);
+        var (passes, timings) = SensitivityCommand.WithProgress("timing layers", _ => FactorizationTargets.DropSlower(model, factorizers, shapes, probe, catalog));
+        var kept = timings.Count(t => t.Kept);
+        AnsiConsole.MarkupLineInterpolated($"skip-slower: {timings.Count} layers timed against their factors on {probe.Label}: {kept} faster, {timings.Count - kept} not faster (left alone)");
+        return ([.. passes], timings);
+    }
+
+    /// <summary>After writing, with a latency target: the baseline and the written model timed side by side on the same provider.</summary>
+    private static void MeasureLatency(RankSelection selection, string written)
+    {
+        if (selection.Baseline == null || selection.Probe == null) return;
+        var shapes = selection.Baseline.Graph.Inputs.Where(i => !i.IsInitializer && i.TensorType?.StaticShape != null)
+            .ToDictionary(i => i.Name, i => i.TensorType!.StaticShape!, StringComparer.Ordinal);
+        var output = FactorizationTargets.WithStaticInputs(ModelReader.Read(written), shapes);
+        var times = SensitivityCommand.WithProgress("timing the result", _ => selection.Probe.Time([selection.Baseline, output]));
+        selection.Measured = (times[0], times[1]);
+        var goal = selection.Target * times[0];
+        var verdict = times[1] <= goal ? "[green]met[/]" : "[yellow]not met[/] (layer timings alone do not add up exactly in the whole model: lower the target, or check --ep/--threads)";
+        AnsiConsole.MarkupLine($"latency on {Markup.Escape(selection.Probe.Label)}: {times[0]:F3} → {times[1]:F3} ms (×{times[0] / times[1]:F2}; predicted ×{1 / (1 - selection.Predicted):F2}); target {selection.Target} of the latency: {verdict}");
     }
 
     private static FactorizationResult? ResultOf(IPass pass) => pass switch
@@ -101,7 +208,7 @@ public static partial class OptimizeCommand
 
     private static void PrintFactorization(IReadOnlyList<IPass> factorizers, bool refitAsked)
     {
-        foreach (var f in factorizers.Select(ResultOf).OfType<FactorizationResult>())
+        foreach (var f in Merged(factorizers))
         {
             var macs = f.MacsBefore is { } mb && f.MacsAfter is { } ma ? $"{Format.Metric(mb)} → {Format.Metric(ma)}" : "? (pass --input-shape)";
             var error = f.Layers.Count > 0 ? $", relative error median {MedianOf(f.Layers.Select(l => l.RelativeError)):F4}, max {f.Layers.Max(l => l.RelativeError):F4}" : "";
@@ -120,9 +227,31 @@ public static partial class OptimizeCommand
         }
     }
 
-    private static object? FactorizationJson(IReadOnlyList<IPass> factorizers)
+    /// <summary>
+    /// One result per pass id: rank selection runs one pass per chosen layer, which reads best as one line per method. Skips are
+    /// the layers no run of that pass factorized, for the reason its last run gave (include-list skips of the per-layer runs dropped).
+    /// </summary>
+    private static IEnumerable<FactorizationResult> Merged(IReadOnlyList<IPass> factorizers) =>
+        factorizers.Select(ResultOf).OfType<FactorizationResult>().GroupBy(r => r.PassId).Select(g =>
+        {
+            var runs = g.ToList();
+            if (runs.Count == 1) return runs[0];
+            var layers = runs.SelectMany(r => r.Layers).ToList();
+            var done = layers.Select(l => l.Node).ToHashSet(StringComparer.Ordinal);
+            var skipped = runs.SelectMany(r => r.Skipped).Where(s => !done.Contains(s.Node) && s.Reason != "not in IncludeNodes").DistinctBy(s => s.Node).ToList();
+            long? Sum(Func<FactorizationResult, long?> of) => runs.All(r => of(r) != null) ? runs.Sum(r => of(r)!.Value) : null;
+            var refits = runs.Where(r => r.Refit.On).ToList();
+            return new FactorizationResult(g.Key, layers, skipped, runs.Sum(r => r.ParametersBefore), runs.Sum(r => r.ParametersAfter), Sum(r => r.MacsBefore),
+                Sum(r => r.MacsAfter), runs.Sum(r => r.Seconds))
+            {
+                Refit = refits.Count == 0 ? Passes.Pruning.RepairSummary.Off
+                    : new Passes.Pruning.RepairSummary(true, refits.Max(r => r.Refit.Samples), refits.Sum(r => r.Refit.Seconds), [.. refits.SelectMany(r => r.Refit.Layers)]),
+            };
+        });
+
+    private static object? FactorizationJson(IReadOnlyList<IPass> factorizers, RankSelection? selection, IReadOnlyList<LayerTiming>? timings)
     {
-        var results = factorizers.Select(ResultOf).OfType<FactorizationResult>().ToList();
+        var results = Merged(factorizers).ToList();
         if (results.Count == 0) return null;
         return new
         {
@@ -151,6 +280,42 @@ public static partial class OptimizeCommand
             refit = results.Select(f => new { pass = f.PassId, summary = Repair(f.Refit) }),
             skipped = results.SelectMany(f => f.Skipped.Select(s => new { pass = f.PassId, node = s.Node, op = s.OpType, reason = s.Reason })),
             seconds = results.Select(f => new { pass = f.PassId, seconds = Math.Round(f.Seconds, 3) }),
+            rankSelection = selection == null ? null : RankSelectionJson(selection),
+            layerTimings = timings?.Select(t => new
+            {
+                node = t.Node, op = t.OpType, method = t.Method, originalMs = Math.Round(t.OriginalMs, 5), factorizedMs = Math.Round(t.FactorizedMs, 5), kept = t.Kept,
+            }),
+        };
+    }
+
+    private static object RankSelectionJson(RankSelection s)
+    {
+        var t = s.Table;
+        return new
+        {
+            objective = t.Objective == RankObjective.Macs ? "macs" : "latency",
+            target = s.Target,
+            predictedSaving = Math.Round(s.Predicted, 6),
+            factorizableMacs = t.Macs,
+            modelLatencyMs = t.ModelLatencyMs is { } ms ? Math.Round(ms, 5) : (double?)null,
+            timedOn = t.LatencyLabel,
+            samples = t.Samples,
+            seconds = Math.Round(t.Seconds, 3),
+            measured = s.Measured is { } m ? new { beforeMs = Math.Round(m.BeforeMs, 5), afterMs = Math.Round(m.AfterMs, 5), speedup = Math.Round(m.BeforeMs / m.AfterMs, 4) } : null,
+            layers = t.Layers.Select(l => new
+            {
+                node = l.Node,
+                op = l.OpType,
+                macs = l.Macs,
+                latencyMs = l.LatencyMs is { } lm ? Math.Round(lm, 5) : (double?)null,
+                notFaster = l.NotFaster,
+                chosen = s.Chosen.TryGetValue(l.Node, out var c) ? new { method = c.Method, energy = c.Energy } : null,
+                candidates = l.Candidates.Select(k => new
+                {
+                    method = k.Method, energy = k.Energy, cosine = Math.Round(k.Cosine, 6), macsSaved = k.MacsSaved,
+                    latencyMs = k.LatencyMs is { } km ? Math.Round(km, 5) : (double?)null,
+                }),
+            }),
         };
     }
 }

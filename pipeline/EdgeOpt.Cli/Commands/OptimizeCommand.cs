@@ -66,7 +66,7 @@ public static partial class OptimizeCommand
                 }
                 var recipeResult = Cli.Usage(() => Pipeline.Recipes.RecipeRunner.Optimize(r, parse.GetValue(output)!.FullName, catalog, runtime.Settings(parse, null)));
                 Print(recipeResult, null, null, null, null);
-                if (parse.GetValue(json) is { } recipeJson) Json.WriteFile(recipeJson.FullName, ToJson(recipeResult, null, null, null, null, null, []));
+                if (parse.GetValue(json) is { } recipeJson) Json.WriteFile(recipeJson.FullName, ToJson(recipeResult, null, null, null, null, null, [], null, null));
                 return ExitCodes.Ok;
             }
             var mode = parse.GetValue(quant.Mode)?.Trim().ToLowerInvariant();
@@ -119,22 +119,30 @@ public static partial class OptimizeCommand
             };
             var images = parse.GetValue(quant.ImagePreprocess) is { } spec ? Cli.Usage(() => ImagePreprocess.Parse(spec)) : null;
             (SensitivityTable Table, double Target, double Predicted)? pruneTarget = null;
-            var factorizers = factorize.Create(parse, catalog, InputShapes.Parse(parse.GetValue(inputShapes)));
             var targetMacs = parse.GetValue(prune.TargetMacs);
+            var targetLatency = parse.GetValue(factorize.TargetLatency);
+            var factorizers = factorize.Create(parse, catalog, InputShapes.Parse(parse.GetValue(inputShapes)), competing: targetMacs != null || targetLatency != null);
             if (targetMacs != null && pruning != null && factorizers.Count > 0)
             {
                 throw new CliException(ExitCodes.Usage, "--target-macs chooses ratios for one method: give it with --prune or with --factorize, not both");
             }
-            var factorizeTarget = targetMacs != null && pruning == null && factorizers.Count > 0;
+            if (targetMacs != null && targetLatency != null) throw new CliException(ExitCodes.Usage, "--target-macs and --target-latency both choose the ranks: give one");
+            var factorizeTarget = (targetMacs != null || targetLatency != null) && pruning == null && factorizers.Count > 0;
             if (!factorizeTarget && (targetMacs != null || parse.GetValue(prune.TargetSparsity) != null))
             {
                 (pruning, pruneTarget) = Targeted(parse, prune, pruning, chosen, modelPath, calibrationDir, images, runtime, catalog);
             }
             if (pruning != null) chosen.Add(pruning);
+            RankSelection? rankSelection = null;
+            IReadOnlyList<LayerTiming>? layerTimings = null;
             if (factorizeTarget)
             {
-                factorizers = FactorizeTargeted(parse, targetMacs!.Value, factorizers, chosen, modelPath, calibrationDir, images, runtime, catalog,
-                    parse.GetValue(prune.SensitivitySamples));
+                (factorizers, rankSelection) = FactorizeTargeted(parse, factorize, targetLatency != null ? RankObjective.Latency : RankObjective.Macs,
+                    targetLatency ?? targetMacs!.Value, factorizers, chosen, modelPath, calibrationDir, images, runtime, catalog, parse.GetValue(prune.SensitivitySamples));
+            }
+            else if (factorizers.Count > 0 && parse.GetValue(factorize.SkipSlower))
+            {
+                (factorizers, layerTimings) = FactorizeFaster(parse, factorize, factorizers, chosen, modelPath, InputShapes.Parse(parse.GetValue(inputShapes)), runtime, catalog);
             }
             chosen.AddRange(factorizers);
             QuantizationPolicy? policy = null;
@@ -237,7 +245,11 @@ public static partial class OptimizeCommand
             });
             Print(result, policy, calibration, pruning, fallback?.LastResult);
             PrintFactorization(factorizers, !parse.GetValue(factorize.NoRefit));
-            if (parse.GetValue(json) is { } jsonFile) Json.WriteFile(jsonFile.FullName, ToJson(result, policy, calibration, pruning, fallback?.LastResult, pruneTarget, factorizers));
+            if (rankSelection != null) MeasureLatency(rankSelection, result.Written.Path);
+            if (parse.GetValue(json) is { } jsonFile)
+            {
+                Json.WriteFile(jsonFile.FullName, ToJson(result, policy, calibration, pruning, fallback?.LastResult, pruneTarget, factorizers, rankSelection, layerTimings));
+            }
             if (fallback?.LastResult is { Met: false } missed)
             {
                 throw new CliException(ExitCodes.FidelityFailed,
@@ -300,7 +312,8 @@ public static partial class OptimizeCommand
 
 
     private static object ToJson(OptimizeResult r, QuantizationPolicy? policy, OrtCalibrationProvider? calibration, IPass? pruning, FallbackResult? accuracy,
-        (SensitivityTable Table, double Target, double Predicted)? pruneTarget, IReadOnlyList<IPass> factorizers)
+        (SensitivityTable Table, double Target, double Predicted)? pruneTarget, IReadOnlyList<IPass> factorizers, RankSelection? rankSelection,
+        IReadOnlyList<LayerTiming>? layerTimings)
     {
         var quant = r.Reports.Where(IsQuantization).ToList();
         return new
@@ -394,7 +407,7 @@ public static partial class OptimizeCommand
                 sensitivity = accuracy.Sensitivities.Select(Sensitivity),
             },
             calibration = calibration?.Runs.Select(c => new { method = c.Method, samples = c.Samples, tensors = c.Tensors, seconds = Math.Round(c.Seconds, 3), peakRssBytes = c.PeakRssBytes }).FirstOrDefault(),
-            factorization = FactorizationJson(factorizers),
+            factorization = FactorizationJson(factorizers, rankSelection, layerTimings),
         };
     }
 

@@ -79,6 +79,13 @@ public class OptimizeFactorizeTests
     }
 
     [TestCase(new[] { "--factorize", "qr" }, "is not svd, tucker2")]
+    [TestCase(new[] { "--target-latency", "0.7" }, "add --factorize")]
+    [TestCase(new[] { "--skip-slower" }, "add --factorize")]
+    [TestCase(new[] { "--factorize", "auto", "--target-latency", "0.7", "--target-macs", "0.5" }, "give one")]
+    [TestCase(new[] { "--factorize", "auto", "--target-latency", "1.2", "--calibration-data", "." }, "share in (0, 1)")]
+    [TestCase(new[] { "--factorize", "auto", "--target-latency", "0.7" }, "add --calibration-data")]
+    [TestCase(new[] { "--factorize", "auto", "--skip-slower", "--ep", "cpu", "--target", "x64-cpu" }, "drop --ep")]
+    [TestCase(new[] { "--factorize", "auto", "--skip-slower", "--target", "no-such-board" }, "no-such-board")]
     [TestCase(new[] { "--factorize", "svd", "--energy", "0.9", "--rank-ratio", "0.2" }, "give one")]
     [TestCase(new[] { "--factorize", "svd", "--ops", "Relu" }, "--ops 'Relu'")]
     [TestCase(new[] { "--factorize", "svd", "--energy", "1.5" }, "Energy must be in (0, 1]")]
@@ -111,6 +118,64 @@ public class OptimizeFactorizeTests
         var kept = f.GetProperty("macsAfter").GetInt64() / (double)f.GetProperty("macsBefore").GetInt64();
         Assert.That(kept, Is.LessThanOrEqualTo(0.5 + 1e-9), "the factorized layers keep at most half their MACs");
         Assert.That(f.GetProperty("layers").GetArrayLength(), Is.GreaterThan(0));
+    }
+
+    [Test]
+    public void TargetLatency_Auto_ChoosesTimedCandidatesThatAreFaster_AndMeasuresTheResult()
+    {
+        TestPaths.RequireArtifact("onnxruntime");
+        using var dir = new TempDir();
+        var json = dir.File("report.json");
+
+        var run = CliRunner.Run("optimize", Ultraface, "-o", dir.File("out.onnx"), "--factorize", "auto", "--target-latency", "0.9",
+            "--calibration-data", TestPaths.RequireShared("data", "ultraface_rfb320"), "--sensitivity-samples", "1", "--no-refit", "--threads", "1", "--json", json);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Ok), run.StdErr + run.StdOut);
+        var printed = System.Text.RegularExpressions.Regex.Replace(run.StdOut, @"\s+", " ");
+        Assert.That(printed, Does.Contain("timed on cpu, 1 thread").And.Contain("latency on cpu, 1 thread"));
+        var f = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("factorization");
+        var selection = f.GetProperty("rankSelection");
+        Assert.That(selection.GetProperty("objective").GetString(), Is.EqualTo("latency"));
+        Assert.That(selection.GetProperty("modelLatencyMs").GetDouble(), Is.GreaterThan(0));
+        var measured = selection.GetProperty("measured");
+        Assert.That(measured.GetProperty("beforeMs").GetDouble(), Is.GreaterThan(0));
+        Assert.That(measured.GetProperty("afterMs").GetDouble(), Is.GreaterThan(0));
+        var layers = selection.GetProperty("layers").EnumerateArray().ToList();
+        // Every candidate kept is faster than its layer; both k×k methods and svd competed.
+        foreach (var layer in layers)
+        {
+            var own = layer.GetProperty("latencyMs").GetDouble();
+            Assert.That(layer.GetProperty("candidates").EnumerateArray().Select(c => c.GetProperty("latencyMs").GetDouble()), Has.All.LessThan(own), layer.GetProperty("node").GetString());
+        }
+        Assert.That(layers.SelectMany(l => l.GetProperty("candidates").EnumerateArray()).Select(c => c.GetProperty("method").GetString()).Distinct(),
+            Is.SupersetOf(new[] { "SpatialSvd", "Tucker2" }));
+        var chosen = layers.Where(l => l.GetProperty("chosen").ValueKind == JsonValueKind.Object).Select(l => l.GetProperty("node").GetString()).ToList();
+        Assert.That(chosen, Is.Not.Empty);
+        Assert.That(f.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("node").GetString()), Is.EquivalentTo(chosen),
+            "exactly the chosen layers are factorized");
+    }
+
+    [Test]
+    public void SkipSlower_LeavesAloneTheLayersWhoseFactorsAreNotFaster()
+    {
+        TestPaths.RequireArtifact("onnxruntime");
+        using var dir = new TempDir();
+        var json = dir.File("report.json");
+
+        var run = CliRunner.Run("optimize", Ultraface, "-o", dir.File("out.onnx"), "--factorize", "svd", "--ops", "Conv", "--energy", "0.9", "--skip-slower",
+            "--threads", "1", "--json", json);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Ok), run.StdErr + run.StdOut);
+        Assert.That(run.StdOut, Does.Contain("skip-slower:"));
+        var f = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("factorization");
+        var timings = f.GetProperty("layerTimings").EnumerateArray().ToList();
+        Assert.That(timings, Is.Not.Empty);
+        foreach (var t in timings)
+        {
+            Assert.That(t.GetProperty("kept").GetBoolean(), Is.EqualTo(t.GetProperty("factorizedMs").GetDouble() < t.GetProperty("originalMs").GetDouble() * 0.97));
+        }
+        var factorized = f.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("node").GetString()).ToList();
+        Assert.That(factorized, Is.EquivalentTo(timings.Where(t => t.GetProperty("kept").GetBoolean()).Select(t => t.GetProperty("node").GetString())));
     }
 
     [Test]

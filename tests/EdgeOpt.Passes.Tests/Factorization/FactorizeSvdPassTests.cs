@@ -51,6 +51,19 @@ public class FactorizeSvdPassTests
         Assert.That(layer.RelativeError, Is.LessThan(1e-5));
     }
 
+    [Test]
+    public void UnnamedNode_IsReportedByItsOutputName_AsIncludeNodesKnowsIt()
+    {
+        var b = new GraphBuilder();
+        var h = b.Op(OpTypes.MatMul, [b.Input("x", 4, 64), b.Constant("w", [64, 48], LowRankMatrix(64, 48, 8, 3))], "h");
+        h.Producer!.Name = "";
+        var model = b.Outputs(b.Op(OpTypes.Relu, [h], "y")).Build();
+
+        var pass = FactorizeAndCompare(model, Exact with { IncludeNodes = ["h"] });
+
+        Assert.That(pass.LastResult!.Layers.Single().Node, Is.EqualTo("h"), "the name taken before the factors took over the output");
+    }
+
     [TestCase(0, 0)]
     [TestCase(0, 1)]
     [TestCase(1, 0)]
