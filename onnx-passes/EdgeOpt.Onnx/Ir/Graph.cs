@@ -269,6 +269,30 @@ public sealed class Graph
         }
     }
 
+    /// <summary>
+    /// Makes <paramref name="successor"/>, a node of this graph that reads <paramref name="value"/>, the new carrier of value: every
+    /// other use of value and every graph-output slot holding it move to successor's output 0. Where value is an output of this
+    /// graph the two values swap names, so the interface keeps its names and value_info (value, now internal, takes the successor
+    /// output's name). For inserting a node after a value, e.g. an Add of a bias (<c>GraphEditor.InsertAfter</c>).
+    /// </summary>
+    public void RouteThrough(Value value, Node successor)
+    {
+        if (successor.Graph != this || value.Graph != this) throw new InvalidOperationException($"{successor} and '{value.Name}' must both belong to graph '{Name}'");
+        if (!successor.Inputs.Any(i => ReferenceEquals(i, value))) throw new InvalidOperationException($"{successor} does not read '{value.Name}'");
+        var output = successor.Output(0);
+        foreach (var use in value.Uses.Where(u => u.Node != successor).ToList()) use.Node.SetInput(use.InputIndex, output);
+        var named = _outputs.Any(o => ReferenceEquals(o, value));
+        if (value.IsGraphOutput) ReplaceOutputEverywhere(value, output);
+        if (!named) return;
+        var (outer, inner) = (value.Name, output.Name);
+        value.Name = inner;
+        output.Name = outer;
+        _values[inner] = value;
+        _values[outer] = output;
+        // The output's value_info as read (doc string, symbolic dims) now describes the successor's output.
+        if (InfoTemplates.Remove((GraphList.Output, value), out var template)) InfoTemplates[(GraphList.Output, output)] = template;
+    }
+
     /// <summary>Drops every use this graph's nodes and outputs make of values (when the graph itself goes away).</summary>
     private void DetachAll()
     {

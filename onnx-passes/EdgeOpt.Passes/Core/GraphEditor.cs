@@ -23,6 +23,22 @@ public sealed class GraphEditor(Graph graph)
         return Graph.AddNode(opType, inputs, outputs, baseName, domain, attributes, before: anchor);
     }
 
+    /// <summary>
+    /// A new node <c>{producer}/{purpose}</c> computing <paramref name="opType"/>(value, others…), placed right after the producer
+    /// of <paramref name="value"/>, that takes over every use of value (<see cref="Graph.RouteThrough"/>: a graph output keeps its
+    /// name). Its output gets value's type: for ops that keep it, e.g. an Add of a bias broadcast along the last axis.
+    /// </summary>
+    public Node InsertAfter(Value value, string purpose, string opType, IEnumerable<Value?> others)
+    {
+        var producer = value.Producer ?? throw new ArgumentException($"'{value.Name}' is not a node output: there is nothing to insert after", nameof(value));
+        var next = Graph.Nodes.SkipWhile(n => n != producer).Skip(1).FirstOrDefault();
+        var name = NameFor(producer, purpose);
+        var node = Graph.AddNode(opType, [value, .. others], [name], name, before: next);
+        node.Output(0).Type = value.Type;
+        Graph.RouteThrough(value, node);
+        return node;
+    }
+
     /// <summary>Removes <paramref name="old"/>, its outputs' uses moving to <paramref name="replacements"/> (graph output names kept).</summary>
     public void Replace(Node old, params Value?[] replacements) => Graph.ReplaceNode(old, replacements);
 

@@ -17,8 +17,10 @@ namespace EdgeOpt.Passes.Factorization;
 /// the rewritten graph, and reports every layer (<see cref="LastResult"/>). Subgraphs are left alone.
 /// <para>Refit (<see cref="FactorizeOptions.Refit"/>, when <see cref="PassContext.Activations"/> is set): the last factor of each
 /// layer (the final 1×1 conv, 1×k conv, or MatMul/Gemm) and its bias are refit by ridge least squares (<see cref="LayerRefit"/>,
-/// XᵀX/XᵀY accumulated per sample, the bias column absorbing the mean shift) so the layer's outputs on the calibration data match
-/// the original model's; a refit is written only when it lowers that error, and the errors before and after are reported.</para>
+/// XᵀX/XᵀY accumulated per sample, the bias column absorbing the mean shift; a MatMul's bias goes into the Add after it or a new
+/// one) so the layer's outputs on the calibration data match the original model's; a refit is written only when it lowers that
+/// error, and the errors before and after are reported. A layer with fewer calibration rows than unknowns (a Gemm head sees one
+/// row per sample) gets only its bias corrected for the mean shift, when that lowers the error on held-out samples.</para>
 /// </summary>
 public abstract class FactorizationPass<TOptions>(TOptions options) : Pass<TOptions>(options) where TOptions : FactorizeOptions
 {

@@ -15,8 +15,8 @@ public sealed record FactorizedLayer(string Node, string OpType, string Method, 
 {
     /// <summary>
     /// The data-aware refit of the last factor (<see cref="FactorizeOptions.Refit"/>): the relative output error
-    /// ‖Y_ref − Y‖/‖Y_ref‖ of the layer on the calibration rows with the data-free factors and after the refit; null when
-    /// refit did not run (option off or no activations).
+    /// ‖Y_ref − Y‖/‖Y_ref‖ of the layer on the calibration rows with the data-free factors and after the refit, and what was
+    /// refit (the weights and bias, or the bias alone); null when refit did not run (option off or no activations).
     /// </summary>
     public Pruning.LayerRepair? Refit { get; init; }
 }

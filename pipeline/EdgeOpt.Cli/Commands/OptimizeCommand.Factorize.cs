@@ -223,7 +223,7 @@ public static partial class OptimizeCommand
             var errors = refit.Count > 0
                 ? $", output error median {MedianOf(refit.Select(l => l.ErrorBefore!.Value)):F4} → {MedianOf(refit.Select(l => l.ErrorAfter!.Value)):F4}"
                 : "";
-            AnsiConsole.MarkupLineInterpolated($"refit: {refit.Count} of {f.Refit.Layers.Count} last factors on {f.Refit.Samples} samples{errors} ({f.Refit.Seconds:F1} s)");
+            AnsiConsole.MarkupLineInterpolated($"refit: {refit.Count} of {f.Refit.Layers.Count} last factors{BiasOnlyNote(refit)} on {f.Refit.Samples} samples{errors} ({f.Refit.Seconds:F1} s)");
         }
     }
 
@@ -275,6 +275,8 @@ public static partial class OptimizeCommand
                 outputErrorBefore = l.Refit?.ErrorBefore,
                 outputErrorAfter = l.Refit?.ErrorAfter,
                 refit = l.Refit?.Applied,
+                refitScope = ScopeName(l.Refit?.Scope),
+                refitDetail = l.Refit?.Detail,
                 refitReason = l.Refit?.SkipReason,
             })),
             refit = results.Select(f => new { pass = f.PassId, summary = Repair(f.Refit) }),

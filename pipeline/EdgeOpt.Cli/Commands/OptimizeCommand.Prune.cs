@@ -127,7 +127,7 @@ public static partial class OptimizeCommand
         var refit = repair.Layers.Where(l => l.Applied).ToList();
         var before = refit.Count > 0 ? MedianOf(refit.Select(l => l.ErrorBefore ?? 0)).ToString("G3") : "-";
         var after = refit.Count > 0 ? MedianOf(refit.Select(l => l.ErrorAfter ?? 0)).ToString("G3") : "-";
-        AnsiConsole.MarkupLineInterpolated($"repair: {refit.Count} of {repair.Layers.Count} layers refit on {repair.Samples} samples in {repair.Seconds:F1} s; median output error {before} → {after}");
+        AnsiConsole.MarkupLineInterpolated($"repair: {refit.Count} of {repair.Layers.Count} layers refit{BiasOnlyNote(refit)} on {repair.Samples} samples in {repair.Seconds:F1} s; median output error {before} → {after}");
         foreach (var l in repair.Layers.Where(l => !l.Applied).Take(10)) AnsiConsole.MarkupLineInterpolated($"[grey]repair skipped {l.Node}: {l.SkipReason}[/]");
     }
 
@@ -144,7 +144,21 @@ public static partial class OptimizeCommand
             errorBefore = l.ErrorBefore,
             errorAfter = l.ErrorAfter,
             refit = l.Applied,
+            scope = ScopeName(l.Scope),
+            detail = l.Detail,
             reason = l.SkipReason,
         }),
+    };
+
+    /// <summary>" (2 bias only: too few rows for the weights)" when some of <paramref name="refit"/> got only the mean-shift correction.</summary>
+    private static string BiasOnlyNote(IReadOnlyList<LayerRepair> refit) =>
+        refit.Count(l => l.Scope == RefitScope.BiasOnly) is var n and > 0 ? $" ({n} bias only: too few rows for the weights)" : "";
+
+    /// <summary>The JSON name of a refit's scope: "full", "bias-only", or null when not refit.</summary>
+    private static string? ScopeName(RefitScope? scope) => scope switch
+    {
+        RefitScope.Full => "full",
+        RefitScope.BiasOnly => "bias-only",
+        _ => null,
     };
 }

@@ -66,6 +66,48 @@ public class OptimizeFactorizeTests
         Assert.That(Cosine(model, dir.File("refit.onnx"), data, dir), Is.GreaterThan(Cosine(model, dir.File("plain.onnx"), data, dir)));
     }
 
+    /// <summary>
+    /// hey_jarvis's Gemm layers see one row per sample: 8 calibration samples cannot refit a rank-72 factor's weights, so only its
+    /// bias is corrected for the mean shift; judged on the other 8 samples.
+    /// </summary>
+    [Test]
+    public void Svd_GemmHeadWithOneRowPerSample_BiasOnlyRefitBeatsNoRefitOnHeldOutSamples()
+    {
+        TestPaths.RequireArtifact("onnxruntime");
+        var model = TestPaths.RequireArtifact("models", "openwakeword", "hey_jarvis_v0.1.onnx");
+        var data = TestPaths.RequireShared("data", "speech_heads");
+        using var dir = new TempDir();
+        var calibration = SampleSplit(data, dir.File("cal"), 0, 8);
+        var evaluation = SampleSplit(data, dir.File("eval"), 8, 16);
+        var json = dir.File("report.json");
+        string[] common = ["optimize", model, "--factorize", "svd", "--energy", "0.9", "--calibration-data", calibration];
+
+        var refit = CliRunner.Run([.. common, "-o", dir.File("refit.onnx"), "--json", json]);
+        var plain = CliRunner.Run([.. common, "-o", dir.File("plain.onnx"), "--no-refit"]);
+
+        Assert.That(refit.ExitCode, Is.EqualTo(ExitCodes.Ok), refit.StdErr + refit.StdOut);
+        Assert.That(plain.ExitCode, Is.EqualTo(ExitCodes.Ok), plain.StdErr + plain.StdOut);
+        Assert.That(refit.StdOut, Does.Contain("bias only"));
+        var layers = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("factorization").GetProperty("layers").EnumerateArray().ToList();
+        Assert.That(layers, Is.Not.Empty);
+        Assert.That(layers.Select(l => l.GetProperty("refitScope").GetString()), Is.All.EqualTo("bias-only"));
+        Assert.That(layers.Select(l => l.GetProperty("refitDetail").GetString()), Is.All.Contain("8 calibration rows"));
+        var with = Cosine(model, dir.File("refit.onnx"), evaluation, dir);
+        var without = Cosine(model, dir.File("plain.onnx"), evaluation, dir);
+        Assert.That(1 - with, Is.LessThan(0.5 * (1 - without)), $"held-out cosine {with:F4} with the mean-shift correction, {without:F4} without");
+    }
+
+    /// <summary>A folder holding copies of <paramref name="data"/>'s test_data_set_k for k in [from, to).</summary>
+    private static string SampleSplit(string data, string folder, int from, int to)
+    {
+        for (var k = from; k < to; k++)
+        {
+            var target = Directory.CreateDirectory(Path.Combine(folder, $"test_data_set_{k}")).FullName;
+            foreach (var file in Directory.GetFiles(Path.Combine(data, $"test_data_set_{k}"))) File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+        }
+        return folder;
+    }
+
     [Test]
     public void NoFactorize_NoSection()
     {

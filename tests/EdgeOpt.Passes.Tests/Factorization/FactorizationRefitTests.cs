@@ -1,7 +1,9 @@
 using EdgeOpt.Onnx.IO;
 using EdgeOpt.Onnx.Ir;
+using EdgeOpt.Onnx.Validation;
 using EdgeOpt.Passes.Core;
 using EdgeOpt.Passes.Factorization;
+using EdgeOpt.Passes.Pruning;
 using EdgeOpt.Passes.Tests.Pruning;
 using EdgeOpt.TestKit;
 using Attribute = EdgeOpt.Onnx.Ir.Attribute;
@@ -113,6 +115,141 @@ public class FactorizationRefitTests
         var without = OutputError(model, plain);
         var with = OutputError(model, refit);
         Assert.That(with, Is.LessThan(0.5 * without), $"held-out error {with:G3} with refit vs {without:G3} without");
+    }
+
+    /// <summary>
+    /// x[1, 8] → MatMul(A [8, 48]) → Gemm(W [48, 40], C [40]) → y: one row per sample, so a rank-10 factorization's second Gemm
+    /// (10 weights and a bias per output) cannot be refit from 8 samples. With x in [0, 1) the Gemm's inputs have a non-zero
+    /// mean, which the truncation shifts; with x in [-1, 1) they have none.
+    /// </summary>
+    private static Model BatchOneGemm()
+    {
+        var b = new GraphBuilder();
+        var x = b.Input("x", 1, 8);
+        var h = b.Op(OpTypes.MatMul, [x, b.Weight("a", 51, 8, 48)], "h");
+        var y = b.Op(OpTypes.Gemm, [h, b.Weight("w", 52, 48, 40), b.Weight("c", 53, 40)], "y");
+        return b.Outputs(y).Build();
+    }
+
+    private static readonly FactorizeSvdOptions BatchOneOptions = new() { IncludeOpTypes = [OpTypes.Gemm], RankRatio = 0.25, RankMultiple = 1 };
+
+    [Test]
+    public void Gemm_TooFewRowsAndAMeanShift_BiasOnlyCorrectionLowersTheHeldOutError()
+    {
+        _ = PruneOrt.Library;
+        var model = BatchOneGemm();
+
+        var (plain, _) = Factorize(model, new FactorizeSvdPass(BatchOneOptions), null);
+        var (refit, result) = Factorize(model, new FactorizeSvdPass(BatchOneOptions), new OrtActivations(samples: 8, low: 0f, high: 1f));
+
+        var layer = result.Layers.Single();
+        var repair = layer.Refit!;
+        Assert.That(repair.Rows, Is.EqualTo(8));
+        Assert.That(repair.Scope, Is.EqualTo(RefitScope.BiasOnly), repair.SkipReason);
+        Assert.That(repair.Detail, Does.Contain("8 calibration rows for 11 unknowns"));
+        Assert.That(repair.ErrorAfter, Is.LessThan(0.5 * repair.ErrorBefore!.Value));
+        Assert.That(Tensors(refit, "y_node/svd_q"), Is.EqualTo(Tensors(plain, "y_node/svd_q")), "the weights stay: only the bias moves");
+        Assert.That(Tensors(refit, "c"), Is.Not.EqualTo(Tensors(plain, "c")));
+        var without = OutputError(model, plain);
+        var with = OutputError(model, refit);
+        Assert.That(with, Is.LessThan(0.6 * without), $"held-out error {with:G3} with the mean-shift correction vs {without:G3} without");
+    }
+
+    [Test]
+    public void Gemm_TooFewRowsWithoutAMeanShift_BiasOnlyCorrectionIsNotApplied()
+    {
+        _ = PruneOrt.Library;
+        var model = BatchOneGemm();
+
+        var (plain, _) = Factorize(model, new FactorizeSvdPass(BatchOneOptions), null);
+        var (refit, result) = Factorize(model, new FactorizeSvdPass(BatchOneOptions), new OrtActivations(samples: 8, low: -1f, high: 1f));
+
+        var repair = result.Layers.Single().Refit!;
+        Assert.That(repair.Applied, Is.False, "zero-mean inputs: the mean residual of 8 samples is noise");
+        Assert.That(repair.SkipReason, Does.Contain("does not lower the held-out error"));
+        Assert.That(ModelWriter.ToBytes(refit), Is.EqualTo(ModelWriter.ToBytes(plain)), "the data-free factors are written as they are");
+    }
+
+    /// <summary>
+    /// x[rows, 48] in [0, 1) → h = x·s + o → MatMul(W [48, 40]) → y, or → m → Add(c [40]) → y. Features 0–39 of h are zero-mean
+    /// (s = 2, o = −1) and W reads them through a rank-10 block, kept exactly by a rank-10 SVD; features 40–47 are nearly
+    /// constant (s = 0.1, o = 1) and W reads them with small weights, which the truncation drops: the outputs' mean shifts, and
+    /// the kept factors' inputs (nearly zero-mean) cannot put it back through the weights.
+    /// </summary>
+    private static Model ShiftedMatMul(int rows, bool withAdd)
+    {
+        var b = new GraphBuilder();
+        var x = b.Input("x", rows, 48);
+        var scale = b.Constant("s", [48], [.. Enumerable.Range(0, 48).Select(i => i < 40 ? 2f : 0.1f)]);
+        var offset = b.Constant("o", [48], [.. Enumerable.Range(0, 48).Select(i => i < 40 ? -1f : 1f)]);
+        var h = b.Op(OpTypes.Add, [b.Op(OpTypes.Mul, [x, scale], "xs"), offset], "h");
+        float[] w = [.. FactorModels.LowRankMatrix(40, 40, 10, seed: 64), .. TinyModels.Random(8 * 40, 67).Select(v => 0.3f * v)];
+        var m = b.Op(OpTypes.MatMul, [h, b.Constant("w", [48, 40], w)], withAdd ? "m" : "y");
+        return b.Outputs(withAdd ? b.Op(OpTypes.Add, [m, b.Weight("c", 68, 40)], "y") : m).Build();
+    }
+
+    private static readonly FactorizeSvdOptions MatMulOptions = new() { IncludeNodes = ["y_node", "m_node"], RankRatio = 0.25, RankMultiple = 1 };
+
+    [TestCase(32, RefitScope.Full)]
+    [TestCase(1, RefitScope.BiasOnly)]
+    public void MatMul_MeanShift_RefitAddsItsBiasInANewAddAfterTheMatMul(int rows, RefitScope scope)
+    {
+        _ = PruneOrt.Library;
+        var model = ShiftedMatMul(rows, withAdd: false);
+
+        var (plain, _) = Factorize(model, new FactorizeSvdPass(MatMulOptions), null);
+        var (refit, result) = Factorize(model, new FactorizeSvdPass(MatMulOptions), new OrtActivations(samples: 8, low: 0f, high: 1f));
+
+        var layer = result.Layers.Single();
+        var repair = layer.Refit!;
+        Assert.That(repair.Scope, Is.EqualTo(scope), repair.SkipReason);
+        Assert.That(repair.Detail, Does.Contain("bias in a new Add"));
+        AssertValid(refit, model);
+        var add = refit.Graph.Nodes.Where(n => n.OpType == OpTypes.Add).Except(plain.Graph.Nodes.Where(n => n.OpType == OpTypes.Add), NodeNames.Instance).Single();
+        Assert.That(add.Input(0)!.Producer!.Name, Is.EqualTo(layer.Nodes[^1]), "the Add reads the last factor");
+        Assert.That(refit.Graph.Outputs.Single().Producer, Is.SameAs(add), "and carries the graph output 'y'");
+        Assert.That(add.Input(1)!.Constant!.Dims, Is.EqualTo(new long[] { 40 }));
+        var without = OutputError(model, plain);
+        var with = OutputError(model, refit);
+        Assert.That(with, Is.LessThan(0.5 * without), $"held-out error {with:G3} with refit vs {without:G3} without");
+    }
+
+    [Test]
+    public void MatMul_FollowedByAnAddOfAConstant_BiasFoldsIntoIt()
+    {
+        _ = PruneOrt.Library;
+        var model = ShiftedMatMul(32, withAdd: true);
+
+        var (plain, _) = Factorize(model, new FactorizeSvdPass(MatMulOptions), null);
+        var (refit, result) = Factorize(model, new FactorizeSvdPass(MatMulOptions), new OrtActivations(samples: 8, low: 0f, high: 1f));
+
+        var repair = result.Layers.Single().Refit!;
+        Assert.That(repair.Scope, Is.EqualTo(RefitScope.Full), repair.SkipReason);
+        Assert.That(repair.Detail, Is.EqualTo("bias folded into y_node (Add)"));
+        AssertValid(refit, model);
+        Assert.That(refit.Graph.Nodes.Count(n => n.OpType == OpTypes.Add), Is.EqualTo(2), "no new node: h's Add and y's");
+        Assert.That(Tensors(refit, "c"), Is.Not.EqualTo(Tensors(plain, "c")));
+        Assert.That(OutputError(model, refit), Is.LessThan(0.5 * OutputError(model, plain)));
+    }
+
+    /// <summary>Compares nodes by name (nodes of two models).</summary>
+    private sealed class NodeNames : IEqualityComparer<Node>
+    {
+        public static NodeNames Instance { get; } = new();
+        public bool Equals(Node? a, Node? b) => a?.Name == b?.Name;
+        public int GetHashCode(Node n) => n.Name.GetHashCode(StringComparison.Ordinal);
+    }
+
+    /// <summary>The values of the initializer <paramref name="name"/>.</summary>
+    private static float[] Tensors(Model model, string name) => model.Graph.Initializers.Single(v => v.Name == name).Initializer!.ToSingles();
+
+    /// <summary>Valid, acyclic, with the original's input and output names.</summary>
+    private static void AssertValid(Model model, Model original)
+    {
+        Assert.That(model.Graph.SortTopologically(), Is.Empty, "the rewritten graph has a cycle");
+        Assert.DoesNotThrow(() => ModelValidator.ThrowIfInvalid(model, FactorizeSvdPass.PassId));
+        Assert.That(model.Graph.Inputs.Select(v => v.Name), Is.EqualTo(original.Graph.Inputs.Select(v => v.Name)));
+        Assert.That(model.Graph.Outputs.Select(v => v.Name), Is.EqualTo(original.Graph.Outputs.Select(v => v.Name)));
     }
 
     [Test]

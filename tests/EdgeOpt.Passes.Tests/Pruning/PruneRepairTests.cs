@@ -149,22 +149,56 @@ public class PruneRepairTests
     }
 
     [Test]
-    public void Channels_FlattenIntoGemm_RefitsTheGemmGivenEnoughRows()
+    public void Channels_FlattenIntoGemm_RefitsTheGemmGivenEnoughRowsAndOnlyItsBiasWithFewer()
     {
         _ = PruneOrt.Library;
         var model = PruneModels.FlattenGemm();
         var options = new PruneChannelsOptions { Ratio = 0.25 };
 
-        var (_, few) = Prune(model, new PruneChannelsPass(options), new OrtActivations(samples: 48));
+        var (biasOnly, few) = Prune(model, new PruneChannelsPass(options), new OrtActivations(samples: 48));
         var (plain, _) = Prune(model, new PruneChannelsPass(options), null);
         var (repaired, enough) = Prune(model, new PruneChannelsPass(options), new OrtActivations(samples: 160));
 
-        var skipped = few.LastResult!.Repair.Layers.Single(l => l.OpType == OpTypes.Gemm);
-        Assert.That(skipped.Rows, Is.EqualTo(48), "one input vector per sample");
-        Assert.That(skipped.Applied, Is.False, "6 channels × 9 positions + bias = 55 unknowns need 55 rows");
-        Assert.That(skipped.SkipReason, Does.Contain("add samples"));
-        Assert.That(enough.LastResult!.Repair.Layers.Single(l => l.OpType == OpTypes.Gemm).Applied, Is.True);
-        Assert.That(OutputError(model, repaired), Is.LessThan(OutputError(model, plain)));
+        var shifted = few.LastResult!.Repair.Layers.Single(l => l.OpType == OpTypes.Gemm);
+        Assert.That(shifted.Rows, Is.EqualTo(48), "one input vector per sample");
+        Assert.That(shifted.Scope, Is.EqualTo(RefitScope.BiasOnly), shifted.SkipReason);
+        Assert.That(shifted.Detail, Does.Contain("48 calibration rows for 55 unknowns"), "6 channels × 9 positions + bias = 55 unknowns need 55 rows");
+        Assert.That(enough.LastResult!.Repair.Layers.Single(l => l.OpType == OpTypes.Gemm).Scope, Is.EqualTo(RefitScope.Full));
+        var without = OutputError(model, plain);
+        Assert.That(OutputError(model, biasOnly), Is.LessThan(0.6 * without), "removing channels after a Relu shifts the Gemm's mean");
+        Assert.That(OutputError(model, repaired), Is.LessThan(0.6 * without));
+    }
+
+    /// <summary>x[16, 12] → MatMul (12→16) → Relu → MatMul (16→16) → Relu → MatMul (16→4) → y: no bias anywhere.</summary>
+    private static Model MatMulChain()
+    {
+        var b = new GraphBuilder();
+        var x = b.Input("x", 16, 12);
+        var r1 = b.Op(OpTypes.Relu, [b.Op(OpTypes.MatMul, [x, b.Weight("w1", 71, 12, 16)], "h1")], "r1");
+        var r2 = b.Op(OpTypes.Relu, [b.Op(OpTypes.MatMul, [r1, b.Weight("w2", 72, 16, 16)], "h2")], "r2");
+        return b.Outputs(b.Op(OpTypes.MatMul, [r2, b.Weight("w3", 73, 16, 4)], "y")).Build();
+    }
+
+    [Test]
+    public void Channels_MatMulChain_RepairedMatMulsGetABiasThatLaterGroupsPruneWithThem()
+    {
+        _ = PruneOrt.Library;
+        var model = MatMulChain();
+        var options = new PruneChannelsOptions { Ratio = 0.25 };
+
+        var (plain, _) = Prune(model, new PruneChannelsPass(options), null);
+        var (repaired, pass) = Prune(model, new PruneChannelsPass(options), new OrtActivations(samples: 8, low: 0f, high: 1f));
+
+        var result = pass.LastResult!;
+        Assert.That(result.Layers.Select(l => l.Node), Is.EqualTo(new[] { "h1_node", "h2_node" }));
+        var h2 = result.Repair.Layers.First(l => l.Node == "h2_node");
+        Assert.That(h2.Detail, Is.EqualTo("bias in a new Add h2_node/refit_bias_add"), "pruning h1's channels after a Relu shifts h2's mean");
+        var add = repaired.Graph.Nodes.Single(n => n.Name == "h2_node/refit_bias_add");
+        Assert.That(add.Input(1)!.Constant!.Dims, Is.EqualTo(new long[] { 12 }), "then h2's own channels were pruned, its new bias with them");
+        Assert.That(repaired.Graph.Outputs.Single().Name, Is.EqualTo("y"));
+        var without = OutputError(model, plain);
+        var with = OutputError(model, repaired);
+        Assert.That(with, Is.LessThan(0.9 * without), $"error with repair {with:G3}, without {without:G3}");
     }
 
     [Test]
