@@ -41,7 +41,7 @@ public static partial class OptimizeCommand
         var factorize = new FactorizationOptions();
         var inputShapes = new Option<string[]>("--input-shape") { Description = "Shape of a dynamic input for MAC counts, NAME=DIMS; repeat per input" };
         var runtime = new RuntimeCliOptions();
-        var command = new Command("optimize", "Rewrite a model with optimization passes (cleanup, int8 quantization) and write the result")
+        var command = new Command("optimize", "Rewrite a model with optimization passes (cleanup, pruning, low-rank factorization, int8 quantization) and write the result")
         {
             model, output, passes, noCleanup, removeInitInputs, threshold, json,
         };
