@@ -70,7 +70,7 @@ public static class QuantBenchmark
             var model = ModelReader.Read(c.Model);
             var samples = TestDataSets.Load(c.Data, [.. model.Graph.Inputs.Where(i => !i.IsInitializer)], model.Graph.Outputs);
             var reference = ReferenceOutputs.Run(c.Model, samples, settings);
-            var referenceText = c.Ctc ? samples.Select(s => Ctc(reference[s].Values.First(), keys)).ToList() : null;
+            var referenceText = c.Ctc ? samples.Select(s => CtcText.Decode(reference[s].Values.First(), keys)).ToList() : null;
 
             var variants = new List<Variant> { new("fp32", c.Model, new FileInfo(c.Model).Length, null, referenceText?.Count, null) };
             foreach (var (name, pass, fallback) in Quantizers(policy, settings, c.Data))
@@ -87,7 +87,7 @@ public static class QuantBenchmark
                 using var runner = OrtModelRunner.Open(path, settings);
                 var outputs = new Dictionary<Sample, IReadOnlyDictionary<string, Tensor>>(ReferenceEqualityComparer.Instance);
                 var fidelity = reference.Compare(s => outputs[s] = runner.Run(s));
-                int? same = referenceText == null ? null : samples.Select((s, i) => Ctc(outputs[s].Values.First(), keys) == referenceText[i] ? 1 : 0).Sum();
+                int? same = referenceText == null ? null : samples.Select((s, i) => CtcText.Decode(outputs[s].Values.First(), keys) == referenceText[i] ? 1 : 0).Sum();
                 if (fallback?.LastResult is { } fr) summary = $"{fr.FloatNodes.Count} nodes kept float ({fr.FloatMacs / (double)Math.Max(1, fr.QuantizedMacs):P1} of the int8 MACs): {string.Join(", ", fr.FloatNodes.Take(6).Select(n => n.Node))}{(fr.FloatNodes.Count > 6 ? ", …" : "")}";
                 variants.Add(new Variant(name, path, result.Written.TotalBytes, fidelity, same, summary));
                 Console.Error.WriteLine($"{c.Name} {name}: {result.Written.TotalBytes} bytes, cosine {fidelity.MinCosine:F6}{(same is { } s ? $", text {s}/{samples.Count}" : "")}; {summary}");
@@ -160,31 +160,6 @@ public static class QuantBenchmark
         yield return ($"static QDQ, cosine ≥ {Target}", select, new AccuracyFallback(select, m => CalibrationSource.Open(data, m).ToList(),
             new FallbackOptions(new AccuracyTarget(AccuracyMetric.Cosine, Target), settings, CostRuns: 0)));
     }
-
-    /// <summary>Greedy CTC over [1, T, C] class probabilities: arg-max per step, repeats collapsed, blank (0) dropped; class c = line c of the keys, the last class a space.</summary>
-    private static string Ctc(Tensor output, string keysPath)
-    {
-        var keys = Keys(keysPath);
-        var probs = output.ToSingles();
-        var classes = (int)output.Dims[^1];
-        var text = new StringBuilder();
-        var previous = -1;
-        for (var start = 0; start < probs.Length; start += classes)
-        {
-            var row = probs.AsSpan(start, classes);
-            var best = 0;
-            for (var i = 1; i < classes; i++) if (row[i] > row[best]) best = i;
-            if (best != previous && best != 0) text.Append(best - 1 < keys.Length ? keys[best - 1] : " ");
-            previous = best;
-        }
-        return text.ToString();
-    }
-
-    private static string[]? _keys;
-
-    private static string[] Keys(string path) => _keys ??= File.Exists(path)
-        ? File.ReadAllText(path).Split('\n').Select(l => l.TrimEnd('\r')).ToArray()
-        : throw new FileNotFoundException($"the OCR keys file {path} is absent: run ./build.sh --target=FetchAssets");
 
     private static void Add(Dictionary<(string, int), List<double>> map, (string, int) key, double value)
     {

@@ -122,11 +122,21 @@ public static partial class OptimizeCommand
         public required IReadOnlyDictionary<string, RankCandidate> Chosen { get; init; }
         public required double Predicted { get; init; }
 
-        /// <summary>The model the passes before factorization leave, with static inputs: the baseline the latency is measured against.</summary>
-        public Onnx.Ir.Model? Baseline { get; init; }
+        /// <summary>The model the passes before factorization leave: the baseline the result is measured against.</summary>
+        public required Onnx.Ir.Model Baseline { get; init; }
         public ILatencyProbe? Probe { get; init; }
 
-        /// <summary>Baseline and output timed side by side after writing (latency target only).</summary>
+        /// <summary>The samples the table was measured on, and how they ran.</summary>
+        public required IReadOnlyList<Pipeline.Data.Sample> Samples { get; init; }
+        public required RuntimeSettings Settings { get; init; }
+
+        /// <summary>1 − Σ of the chosen candidates' losses: the cosine the table predicts if the layers' errors simply added up.</summary>
+        public double PredictedCosine => 1 - Chosen.Values.Sum(c => Math.Max(0, 1 - c.Cosine));
+
+        /// <summary>The written model against the baseline on the samples (min cosine), measured after writing.</summary>
+        public double? MeasuredCosine { get; set; }
+
+        /// <summary>Baseline and output timed side by side after writing (when latency was measured).</summary>
         public (double BeforeMs, double AfterMs)? Measured { get; set; }
     }
 
@@ -160,8 +170,8 @@ public static partial class OptimizeCommand
         if (predicted < 1 - target - 1e-9) AnsiConsole.MarkupLineInterpolated($"[yellow]the target {flag} {target} is out of reach: every useful candidate is chosen[/]");
         var selection = new RankSelection
         {
-            Table = table, Target = target, Chosen = chosen, Predicted = predicted, Probe = probe,
-            Baseline = objective == RankObjective.Latency ? FactorizationTargets.WithStaticInputs(model, shapes) : null,
+            Table = table, Target = target, Chosen = chosen, Predicted = predicted, Probe = probe, Samples = samples, Settings = runtime.Settings(parse, null),
+            Baseline = model,
         };
         return ([.. FactorizationTargets.Passes(chosen, catalog)], selection);
     }
@@ -185,14 +195,24 @@ public static partial class OptimizeCommand
         return ([.. passes], timings);
     }
 
-    /// <summary>After writing, with a latency target: the baseline and the written model timed side by side on the same provider.</summary>
-    private static void MeasureLatency(RankSelection selection, string written)
+    /// <summary>
+    /// After writing: the written model's fidelity against the baseline on the samples the table was measured on (layers' errors
+    /// compound, so it is usually below the table's prediction), and with a probe both models timed side by side on its provider.
+    /// </summary>
+    private static void MeasureResult(RankSelection selection, string written)
     {
-        if (selection.Baseline == null || selection.Probe == null) return;
-        var shapes = selection.Baseline.Graph.Inputs.Where(i => !i.IsInitializer && i.TensorType?.StaticShape != null)
-            .ToDictionary(i => i.Name, i => i.TensorType!.StaticShape!, StringComparer.Ordinal);
-        var output = FactorizationTargets.WithStaticInputs(ModelReader.Read(written), shapes);
-        var times = SensitivityCommand.WithProgress("timing the result", _ => selection.Probe.Time([selection.Baseline, output]));
+        var output = ModelReader.Read(written);
+        var cosine = SensitivityCommand.WithProgress("checking the result",
+            _ => Pipeline.Fidelity.ReferenceOutputs.Run(selection.Baseline, selection.Samples, selection.Settings).Compare(output, selection.Settings).MinCosine);
+        selection.MeasuredCosine = cosine;
+        var color = cosine >= 0.99 ? "green" : cosine >= 0.95 ? "yellow" : "red";
+        AnsiConsole.MarkupLine($"fidelity on the {selection.Samples.Count} sensitivity samples: min cosine [{color}]{cosine:F4}[/] " +
+            $"(the layers alone predicted {selection.PredictedCosine:F4}; their errors compound: for more fidelity raise the target)");
+        if (selection.Probe == null) return;
+        // Timed with random inputs of the first sample's shapes, as the layers were.
+        var shapes = selection.Samples[0].InputShapes();
+        var times = SensitivityCommand.WithProgress("timing the result",
+            _ => selection.Probe.Time([FactorizationTargets.WithStaticInputs(selection.Baseline, shapes), FactorizationTargets.WithStaticInputs(output, shapes)]));
         selection.Measured = (times[0], times[1]);
         var goal = selection.Target * times[0];
         var verdict = times[1] <= goal ? "[green]met[/]" : "[yellow]not met[/] (layer timings alone do not add up exactly in the whole model: lower the target, or check --ep/--threads)";
@@ -303,6 +323,8 @@ public static partial class OptimizeCommand
             timedOn = t.LatencyLabel,
             samples = t.Samples,
             seconds = Math.Round(t.Seconds, 3),
+            predictedCosine = Math.Round(s.PredictedCosine, 6),
+            measuredCosine = s.MeasuredCosine is { } mc ? Math.Round(mc, 6) : (double?)null,
             measured = s.Measured is { } m ? new { beforeMs = Math.Round(m.BeforeMs, 5), afterMs = Math.Round(m.AfterMs, 5), speedup = Math.Round(m.BeforeMs / m.AfterMs, 4) } : null,
             layers = t.Layers.Select(l => new
             {

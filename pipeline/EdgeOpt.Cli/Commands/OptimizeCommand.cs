@@ -245,7 +245,7 @@ public static partial class OptimizeCommand
             });
             Print(result, policy, calibration, pruning, fallback?.LastResult);
             PrintFactorization(factorizers, !parse.GetValue(factorize.NoRefit));
-            if (rankSelection != null) MeasureLatency(rankSelection, result.Written.Path);
+            if (rankSelection != null) MeasureResult(rankSelection, result.Written.Path);
             if (parse.GetValue(json) is { } jsonFile)
             {
                 Json.WriteFile(jsonFile.FullName, ToJson(result, policy, calibration, pruning, fallback?.LastResult, pruneTarget, factorizers, rankSelection, layerTimings));

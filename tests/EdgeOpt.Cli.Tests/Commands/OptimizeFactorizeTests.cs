@@ -159,6 +159,10 @@ public class OptimizeFactorizeTests
         var f = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("factorization");
         var kept = f.GetProperty("macsAfter").GetInt64() / (double)f.GetProperty("macsBefore").GetInt64();
         Assert.That(kept, Is.LessThanOrEqualTo(0.5 + 1e-9), "the factorized layers keep at most half their MACs");
+        var selection = f.GetProperty("rankSelection");
+        Assert.That(selection.GetProperty("objective").GetString(), Is.EqualTo("macs"));
+        Assert.That(selection.GetProperty("measured").ValueKind, Is.EqualTo(JsonValueKind.Null), "nothing is timed for a MACs target");
+        Assert.That(selection.GetProperty("measuredCosine").GetDouble(), Is.GreaterThan(0).And.LessThanOrEqualTo(1 + 1e-9));
         Assert.That(f.GetProperty("layers").GetArrayLength(), Is.GreaterThan(0));
     }
 
@@ -179,6 +183,9 @@ public class OptimizeFactorizeTests
         var selection = f.GetProperty("rankSelection");
         Assert.That(selection.GetProperty("objective").GetString(), Is.EqualTo("latency"));
         Assert.That(selection.GetProperty("modelLatencyMs").GetDouble(), Is.GreaterThan(0));
+        Assert.That(selection.GetProperty("measuredCosine").GetDouble(), Is.GreaterThan(0).And.LessThanOrEqualTo(1 + 1e-9));
+        Assert.That(selection.GetProperty("predictedCosine").GetDouble(), Is.LessThanOrEqualTo(1));
+        Assert.That(printed, Does.Contain("fidelity on the 1 sensitivity samples"));
         var measured = selection.GetProperty("measured");
         Assert.That(measured.GetProperty("beforeMs").GetDouble(), Is.GreaterThan(0));
         Assert.That(measured.GetProperty("afterMs").GetDouble(), Is.GreaterThan(0));
