@@ -122,7 +122,7 @@ public class FactorizationTargetsTests
     }
 
     [Test]
-    public void Choose_PicksFromEachLayersParetoFront_AndMapsBackToTheCandidate()
+    public void Choose_NeverPicksADominatedCandidate_AndMapsBackToTheCandidate()
     {
         var pass = Catalog.Create(FactorizeSvdPass.PassId, new FactorizeSvdOptions());
         // "a": Tucker2 saves more with less loss than SpatialSvd (dominated); "b": one cheap candidate.
@@ -137,6 +137,22 @@ public class FactorizationTargetsTests
         Assert.That(small.Keys, Is.EqualTo(new[] { "b" }), "b loses least per MAC saved");
         Assert.That(large["a"].Method, Is.EqualTo("Tucker2"), "the dominated SpatialSvd candidate is never chosen");
         Assert.That(predicted, Is.EqualTo(0.4).Within(1e-12));
+    }
+
+    [Test]
+    public void Choose_SeesPastAnExpensiveFirstStep_ConvexHull()
+    {
+        var pass = Catalog.Create(FactorizeSvdPass.PassId, new FactorizeSvdOptions());
+        // x's cheap-looking first step (100 saved for 0.05) hides a far better second one (1000 for 0.051): walking its plain
+        // Pareto front, the greedy choice would take y's costly second step instead (total loss 0.2 rather than 0.081).
+        var x = new RankLayer("x", "Conv", 1000, null, [new RankCandidate("Svd", 0.9, 0.95, 100, null, pass), new RankCandidate("Svd", 0.5, 0.949, 1000, null, pass)], 0);
+        var y = new RankLayer("y", "Conv", 1000, null, [new RankCandidate("Svd", 0.9, 0.97, 600, null, pass), new RankCandidate("Svd", 0.5, 0.80, 1000, null, pass)], 0);
+        var table = new RankTable(RankObjective.Macs, 1, 2000, null, null, [x, y], 5, 0);
+
+        var (chosen, predicted) = FactorizationTargets.Choose(table, 0.5);
+
+        Assert.That(chosen.ToDictionary(p => p.Key, p => p.Value.MacsSaved), Is.EquivalentTo(new Dictionary<string, long> { ["x"] = 1000, ["y"] = 600 }));
+        Assert.That(predicted, Is.EqualTo(0.8).Within(1e-12));
     }
 
     [Test]
