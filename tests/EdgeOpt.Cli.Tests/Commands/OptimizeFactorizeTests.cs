@@ -109,6 +109,28 @@ public class OptimizeFactorizeTests
     }
 
     [Test]
+    public void PruneFactorizeAndQuantize_InOneCommand_EachReportsAndTheModelRuns()
+    {
+        using var dir = new TempDir();
+        var output = dir.File("uf.all.onnx");
+        var json = dir.File("report.json");
+
+        var run = CliRunner.Run("optimize", Ultraface, "-o", output, "--prune", "channels", "--channel-ratio", "0.2", "--factorize", "spatial-svd",
+            "--energy", "0.9", "--quantize", "dynamic", "--dynamic-conv", "weight-only", "--json", json);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Ok), run.StdErr + run.StdOut);
+        var root = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+        Assert.That(root.GetProperty("pruning").ValueKind, Is.EqualTo(JsonValueKind.Object));
+        Assert.That(root.GetProperty("factorization").GetProperty("layers").GetArrayLength(), Is.GreaterThan(0));
+        Assert.That(root.GetProperty("quantizedNodes").GetArrayLength(), Is.GreaterThan(0));
+        var order = root.GetProperty("passes").EnumerateArray().Select(p => p.GetProperty("id").GetString()).ToList();
+        Assert.That(order.IndexOf("prune-channels"), Is.LessThan(order.IndexOf("factorize-conv")));
+        Assert.That(order.IndexOf("factorize-conv"), Is.LessThan(order.IndexOf("quantize-dynamic")));
+        TestPaths.RequireArtifact("onnxruntime");
+        Assert.That(CliRunner.Run("verify", Ultraface, output, "--samples", "1").ExitCode, Is.EqualTo(ExitCodes.Ok));
+    }
+
+    [Test]
     public void NoFactorize_NoSection()
     {
         using var dir = new TempDir();
