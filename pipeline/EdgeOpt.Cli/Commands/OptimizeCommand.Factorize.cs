@@ -130,8 +130,8 @@ public static partial class OptimizeCommand
         public required IReadOnlyList<Pipeline.Data.Sample> Samples { get; init; }
         public required RuntimeSettings Settings { get; init; }
 
-        /// <summary>1 − Σ of the chosen candidates' losses: the cosine the table predicts if the layers' errors simply added up.</summary>
-        public double PredictedCosine => 1 - Chosen.Values.Sum(c => Math.Max(0, 1 - c.Cosine));
+        /// <summary>1 − Σ of the chosen candidates' losses (at least 0): the cosine the table predicts if the layers' errors simply added up.</summary>
+        public double PredictedCosine => Math.Max(0, 1 - Chosen.Values.Sum(c => Math.Max(0, 1 - c.Cosine)));
 
         /// <summary>The written model against the baseline on the samples (min cosine), measured after writing.</summary>
         public double? MeasuredCosine { get; set; }
