@@ -96,6 +96,7 @@ public static class FactorizationTargets
         if (offers.Count == 0) throw new ArgumentException("no layer of this model can be factorized to save MACs: nothing to choose ranks for");
         if (offers.Any(c => c.Macs <= 0)) throw new ArgumentException("MACs of some layers are unknown: pass --input-shape for the model's dynamic inputs");
 
+        double? modelBefore = latency?.Time([WithStaticInputs(model, inputShapes)])[0];
         var context = refit ? new PassContext { Activations = new OrtActivationProvider(_ => samples, settings) } : PassContext.Default;
         var nodes = offers.Select(o => o.Node).Distinct(StringComparer.Ordinal).ToList();
         var steps = offers.Count * Energies.Count;
@@ -132,7 +133,9 @@ public static class FactorizationTargets
             }
             layers.Add(new RankLayer(node, offer.OpType, offer.Macs, own, candidates, notFaster));
         }
-        double? modelMs = latency?.Time([WithStaticInputs(model, inputShapes)])[0];
+        // The base a latency target is a share of: timed before and after the layers (the lower), so a burst of load during
+        // one measurement does not make every candidate look like a smaller share of the model.
+        double? modelMs = latency == null ? null : Math.Min(modelBefore!.Value, latency.Time([WithStaticInputs(model, inputShapes)])[0]);
         return new RankTable(objective, samples.Count, nodes.Sum(n => offers.First(o => o.Node == n).Macs), modelMs, latency?.Label, layers, Energies.Count,
             clock.Elapsed.TotalSeconds);
     }
