@@ -186,7 +186,7 @@ public static partial class OptimizeCommand
         foreach (var input in model.Graph.Inputs.Where(i => !i.IsInitializer && !shapes.ContainsKey(i.Name)))
         {
             shapes[input.Name] = input.TensorType?.StaticShape
-                ?? throw new CliException(ExitCodes.Usage, $"--skip-slower times layers with inputs of input '{input.Name}' {input.Type}: pass --input-shape {input.Name}=DIMS");
+                ?? throw new CliException(ExitCodes.Usage, $"--skip-slower times each layer alone, which needs a concrete shape for input '{input.Name}' ({input.Type}): pass --input-shape {input.Name}=DIMS");
         }
         var probe = options.Probe(parse, runtime);
         var (passes, timings) = SensitivityCommand.WithProgress("timing layers", _ => FactorizationTargets.DropSlower(model, factorizers, shapes, probe, catalog));

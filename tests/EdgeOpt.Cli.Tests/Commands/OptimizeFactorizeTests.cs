@@ -250,6 +250,19 @@ public class OptimizeFactorizeTests
     }
 
     [Test]
+    public void SkipSlower_DynamicInputWithoutAShape_SaysWhichShapeToGive()
+    {
+        var model = TestPaths.RequireArtifact("models", "ppocrv4_det.onnx");
+        using var dir = new TempDir();
+
+        var run = CliRunner.Run("optimize", model, "-o", dir.File("o.onnx"), "--factorize", "spatial-svd", "--skip-slower");
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.Usage), run.StdOut);
+        Assert.That(System.Text.RegularExpressions.Regex.Replace(run.StdErr, @"\s+", " "), Does.Contain("concrete shape for input 'x'").And.Contain("--input-shape x=DIMS"));
+        Assert.That(File.Exists(dir.File("o.onnx")), Is.False);
+    }
+
+    [Test]
     public void TargetMacs_WithBothPruneAndFactorize_UsageError()
     {
         using var dir = new TempDir();
