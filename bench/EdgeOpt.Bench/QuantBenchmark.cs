@@ -109,15 +109,15 @@ public static class QuantBenchmark
                         Add(ratios, (v.Name, t), fp32 / p50);
                     }
                 }
-                Console.Error.WriteLine($"{c.Name} {t} threads: " + string.Join(", ", variants.Select(v => $"{v.Name} {Median(latency[(v.Name, t)]):F3} ms")));
+                Console.Error.WriteLine($"{c.Name} {t} threads: " + string.Join(", ", variants.Select(v => $"{v.Name} {LatencyStats.Median(latency[(v.Name, t)]):F3} ms")));
             }
 
             var fp32Bytes = variants[0].Bytes;
             foreach (var v in variants)
             {
                 var cells = threads.Select(t => v.Name == "fp32"
-                    ? $"{Median(latency[(v.Name, t)]):F3} ms"
-                    : $"{Median(latency[(v.Name, t)]):F3} ms ({Median(ratios[(v.Name, t)]):F2}×)");
+                    ? $"{LatencyStats.Median(latency[(v.Name, t)]):F3} ms"
+                    : $"{LatencyStats.Median(latency[(v.Name, t)]):F3} ms ({LatencyStats.Median(ratios[(v.Name, t)]):F2}×)");
                 var top1 = v.Fidelity?.MinTop1 is { } a ? $"{a:P1}" : "—";
                 var text = v.SameText is { } same && v.Fidelity != null ? $"; CTC text = fp32 on {same}/{samples.Count} lines" : "";
                 table.AppendLine($"| {c.Name} | {v.Name} | {Size(v.Bytes)} (×{fp32Bytes / (double)v.Bytes:F2}) | {string.Join(" | ", cells)} | " +
@@ -127,8 +127,8 @@ public static class QuantBenchmark
                     model = c.Name,
                     variant = v.Name,
                     bytes = v.Bytes,
-                    p50Ms = threads.ToDictionary(t => t.ToString(CultureInfo.InvariantCulture), t => Median(latency[(v.Name, t)])),
-                    speedup = threads.ToDictionary(t => t.ToString(CultureInfo.InvariantCulture), t => Median(ratios[(v.Name, t)])),
+                    p50Ms = threads.ToDictionary(t => t.ToString(CultureInfo.InvariantCulture), t => LatencyStats.Median(latency[(v.Name, t)])),
+                    speedup = threads.ToDictionary(t => t.ToString(CultureInfo.InvariantCulture), t => LatencyStats.Median(ratios[(v.Name, t)])),
                     cosine = v.Fidelity?.MinCosine,
                     top1 = v.Fidelity?.MinTop1,
                     sameText = v.SameText,
@@ -165,12 +165,6 @@ public static class QuantBenchmark
     {
         if (!map.TryGetValue(key, out var list)) map[key] = list = [];
         list.Add(value);
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private static string Size(long bytes) => bytes >= 1 << 20 ? $"{bytes / (double)(1 << 20):F2} MiB" : $"{bytes / 1024.0:F0} KiB";

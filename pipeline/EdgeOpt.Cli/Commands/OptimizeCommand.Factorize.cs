@@ -238,7 +238,7 @@ public static partial class OptimizeCommand
         foreach (var f in Merged(factorizers))
         {
             var macs = f.MacsBefore is { } mb && f.MacsAfter is { } ma ? $"{Format.Metric(mb)} → {Format.Metric(ma)}" : "? (pass --input-shape)";
-            var error = f.Layers.Count > 0 ? $", relative error median {MedianOf(f.Layers.Select(l => l.RelativeError)):F4}, max {f.Layers.Max(l => l.RelativeError):F4}" : "";
+            var error = f.Layers.Count > 0 ? $", relative error median {LatencyStats.Median(f.Layers.Select(l => l.RelativeError)):F4}, max {f.Layers.Max(l => l.RelativeError):F4}" : "";
             AnsiConsole.MarkupLineInterpolated($"{f.PassId}: {f.Layers.Count} layers factorized, {f.Skipped.Count} skipped; their params {Format.Metric(f.ParametersBefore)} → {Format.Metric(f.ParametersAfter)}, MACs {macs}{error} ({f.Seconds:F1} s)");
             if (f.Layers.Count == 0) continue;
             if (!f.Refit.On)
@@ -248,7 +248,7 @@ public static partial class OptimizeCommand
             }
             var refit = f.Refit.Layers.Where(l => l.Applied).ToList();
             var errors = refit.Count > 0
-                ? $", output error median {MedianOf(refit.Select(l => l.ErrorBefore!.Value)):F4} → {MedianOf(refit.Select(l => l.ErrorAfter!.Value)):F4}"
+                ? $", output error median {LatencyStats.Median(refit.Select(l => l.ErrorBefore!.Value)):F4} → {LatencyStats.Median(refit.Select(l => l.ErrorAfter!.Value)):F4}"
                 : "";
             AnsiConsole.MarkupLineInterpolated($"refit: {refit.Count} of {f.Refit.Layers.Count} last factors{BiasOnlyNote(refit)} on {f.Refit.Samples} samples{errors} ({f.Refit.Seconds:F1} s)");
         }

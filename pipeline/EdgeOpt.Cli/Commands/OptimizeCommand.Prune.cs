@@ -2,6 +2,7 @@ using System.CommandLine;
 using EdgeOpt.Onnx.IO;
 using EdgeOpt.Onnx.Ir;
 using EdgeOpt.Passes.Core;
+using EdgeOpt.Pipeline.Benchmarking;
 using EdgeOpt.Passes.Pruning;
 using EdgeOpt.Pipeline.Calibration;
 using EdgeOpt.Pipeline.Data;
@@ -125,8 +126,8 @@ public static partial class OptimizeCommand
             return;
         }
         var refit = repair.Layers.Where(l => l.Applied).ToList();
-        var before = refit.Count > 0 ? MedianOf(refit.Select(l => l.ErrorBefore ?? 0)).ToString("G3") : "-";
-        var after = refit.Count > 0 ? MedianOf(refit.Select(l => l.ErrorAfter ?? 0)).ToString("G3") : "-";
+        var before = refit.Count > 0 ? LatencyStats.Median(refit.Select(l => l.ErrorBefore ?? 0)).ToString("G3") : "-";
+        var after = refit.Count > 0 ? LatencyStats.Median(refit.Select(l => l.ErrorAfter ?? 0)).ToString("G3") : "-";
         AnsiConsole.MarkupLineInterpolated($"repair: {refit.Count} of {repair.Layers.Count} layers refit{BiasOnlyNote(refit)} on {repair.Samples} samples in {repair.Seconds:F1} s; median output error {before} → {after}");
         foreach (var l in repair.Layers.Where(l => !l.Applied).Take(10)) AnsiConsole.MarkupLineInterpolated($"[grey]repair skipped {l.Node}: {l.SkipReason}[/]");
     }

@@ -410,10 +410,4 @@ public static partial class OptimizeCommand
             factorization = FactorizationJson(factorizers, rankSelection, layerTimings),
         };
     }
-
-    private static double MedianOf(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
 }

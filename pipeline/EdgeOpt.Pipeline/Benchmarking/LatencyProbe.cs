@@ -77,7 +77,7 @@ public sealed class OrtLatencyProbe(RuntimeSettings settings, LatencyProbeOption
                     {
                         times.Add(runs[i].RunOnce());
                     }
-                    best[i] = Math.Min(best[i], Median(times));
+                    best[i] = Math.Min(best[i], LatencyStats.Median(times));
                 }
             }
             return best;
@@ -86,13 +86,6 @@ public sealed class OrtLatencyProbe(RuntimeSettings settings, LatencyProbeOption
         {
             runs.ForEach(r => r.Dispose());
         }
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        var n = values.Count;
-        return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
     }
 
     private static LatencyProbeOptions Check(LatencyProbeOptions options)

@@ -11,6 +11,14 @@ public sealed record LatencyStats(double Min, double Mean, double P50, double P9
         return new LatencyStats(sorted[0], sorted.Average(), Percentile(sorted, 50), Percentile(sorted, 90), Percentile(sorted, 99), sorted[^1]);
     }
 
+    /// <summary>The median of <paramref name="values"/> (the mean of the two middle ones for an even count); throws when there are none.</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        if (sorted.Count == 0) throw new ArgumentException("no values: the median needs at least one");
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
     /// <summary>The nearest-rank percentile: the smallest sample with at least p% of samples at or below it.</summary>
     public static double Percentile(double[] sorted, double p)
     {

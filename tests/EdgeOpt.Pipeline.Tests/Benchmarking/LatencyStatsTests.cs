@@ -25,6 +25,14 @@ public class LatencyStatsTests
     public void NoSamples_Refused() => Assert.Throws<ArgumentException>(() => LatencyStats.From([]));
 
     [Test]
+    public void Median_OddCountTheMiddle_EvenCountTheMeanOfTheTwo_NoneRefused()
+    {
+        Assert.That(LatencyStats.Median([5, 1, 3]), Is.EqualTo(3));
+        Assert.That(LatencyStats.Median([4, 1, 3, 2]), Is.EqualTo(2.5));
+        Assert.Throws<ArgumentException>(() => LatencyStats.Median([]));
+    }
+
+    [Test]
     public void PeakRss_AtLeastCurrentRss()
     {
         if (!File.Exists("/proc/self/status")) Assert.Ignore("/proc is Linux only");
