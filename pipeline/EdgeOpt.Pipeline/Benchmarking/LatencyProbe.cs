@@ -94,16 +94,16 @@ public sealed class OrtLatencyProbe(RuntimeSettings settings, LatencyProbeOption
         return problems.Count == 0 ? options : throw new ArgumentException(string.Join("; ", problems));
     }
 
-    /// <summary>One model's session with its inputs bound once.</summary>
+    /// <summary>One model's session with its inputs made once (<see cref="Benchmark.Feed"/>), run as the benchmark runs.</summary>
     private sealed class Timed : IDisposable
     {
         private readonly InferenceSession _session;
-        private readonly List<OrtValue> _inputs;
+        private readonly Benchmark.Feed _feed;
 
-        private Timed(InferenceSession session, List<OrtValue> inputs)
+        private Timed(InferenceSession session, Benchmark.Feed feed)
         {
             _session = session;
-            _inputs = inputs;
+            _feed = feed;
         }
 
         public static Timed Open(OrtLibrary library, Model model, RuntimeSettings settings, int seed)
@@ -113,7 +113,7 @@ public sealed class OrtLatencyProbe(RuntimeSettings settings, LatencyProbeOption
             using (var options = settings.CreateSessionOptions(library)) session = new InferenceSession(library, ModelWriter.ToBytes(model), options);
             try
             {
-                return new Timed(session, OrtTensors.ToOrtValues(library, session.InputNames, sample.Inputs, sample.Source));
+                return new Timed(session, Benchmark.Feed.Create(library, session, sample));
             }
             catch
             {
@@ -123,18 +123,11 @@ public sealed class OrtLatencyProbe(RuntimeSettings settings, LatencyProbeOption
         }
 
         /// <summary>One run, in milliseconds.</summary>
-        public double RunOnce()
-        {
-            var t0 = Stopwatch.GetTimestamp();
-            using (_session.Run(_session.InputNames, _inputs, _session.OutputNames))
-            {
-            }
-            return Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-        }
+        public double RunOnce() => Benchmark.Time(_session, _feed, _session.OutputNames);
 
         public void Dispose()
         {
-            _inputs.ForEach(v => v.Dispose());
+            _feed.Dispose();
             _session.Dispose();
         }
     }
