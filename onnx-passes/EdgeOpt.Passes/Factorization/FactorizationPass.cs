@@ -22,7 +22,7 @@ namespace EdgeOpt.Passes.Factorization;
 /// error, and the errors before and after are reported. A layer with fewer calibration rows than unknowns (a Gemm head sees one
 /// row per sample) gets only its bias corrected for the mean shift, when that lowers the error on held-out samples.</para>
 /// </summary>
-public abstract class FactorizationPass<TOptions>(TOptions options) : Pass<TOptions>(options) where TOptions : FactorizeOptions
+public abstract class FactorizationPass<TOptions>(TOptions options) : Pass<TOptions>(options), IFactorizationPass where TOptions : FactorizeOptions
 {
     public override bool IsExact => false;
 

@@ -1,5 +1,12 @@
 namespace EdgeOpt.Passes.Factorization;
 
+/// <summary>A factorization pass, whatever its options type: what its latest run did.</summary>
+public interface IFactorizationPass : Core.IPass
+{
+    /// <summary>What the latest run did (null before the first), for tools that want numbers rather than report lines.</summary>
+    FactorizationResult? LastResult { get; }
+}
+
 /// <summary>One layer a factorization pass rewrote.</summary>
 /// <param name="Node">The layer's name (<see cref="Pruning.LayerNames.Of"/>).</param>
 /// <param name="Method">Svd, Tucker2, SpatialSvd, DepthwiseSeparable or Cp.</param>

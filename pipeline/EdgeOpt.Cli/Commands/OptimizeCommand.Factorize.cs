@@ -226,13 +226,6 @@ public static partial class OptimizeCommand
         AnsiConsole.MarkupLine(line + $"; predicted ×{1 / (1 - selection.Predicted):F2}); target {selection.Target} of the latency: {verdict}");
     }
 
-    private static FactorizationResult? ResultOf(IPass pass) => pass switch
-    {
-        FactorizeSvdPass s => s.LastResult,
-        FactorizeConvPass c => c.LastResult,
-        _ => null,
-    };
-
     private static void PrintFactorization(IReadOnlyList<IPass> factorizers, bool refitAsked)
     {
         foreach (var f in Merged(factorizers))
@@ -259,7 +252,7 @@ public static partial class OptimizeCommand
     /// the layers no run of that pass factorized, for the reason its last run gave (include-list skips of the per-layer runs dropped).
     /// </summary>
     private static IEnumerable<FactorizationResult> Merged(IReadOnlyList<IPass> factorizers) =>
-        factorizers.Select(ResultOf).OfType<FactorizationResult>().GroupBy(r => r.PassId).Select(g =>
+        factorizers.OfType<IFactorizationPass>().Select(f => f.LastResult).OfType<FactorizationResult>().GroupBy(r => r.PassId).Select(g =>
         {
             var runs = g.ToList();
             if (runs.Count == 1) return runs[0];

@@ -87,7 +87,7 @@ public static class FactorizationTargets
         {
             var probe = With(catalog, template, o => o with { Energy = Energies[0], RankRatio = null, Refit = false, InputShapes = inputShapes });
             probe.Run(ModelReader.Copy(model), PassContext.Default);
-            foreach (var layer in Result(probe)?.Layers ?? [])
+            foreach (var layer in (probe as IFactorizationPass)?.LastResult?.Layers ?? [])
             {
                 if (offers.Any(o => o.Node == layer.Node && o.Template == template)) continue;
                 offers.Add((layer.Node, layer.OpType, layer.MacsBefore ?? -1, template));
@@ -113,7 +113,7 @@ public static class FactorizationTargets
                     var copy = ModelReader.Copy(model);
                     var pass = With(catalog, template, o => o with { Energy = energy, RankRatio = null, Refit = refit && o.Refit, IncludeNodes = [node], InputShapes = inputShapes });
                     pass.Run(copy, context);
-                    if (Result(pass)?.Layers.FirstOrDefault(l => l.Node == node) is not { MacsBefore: { } before, MacsAfter: { } after } layer) continue;
+                    if ((pass as IFactorizationPass)?.LastResult?.Layers.FirstOrDefault(l => l.Node == node) is not { MacsBefore: { } before, MacsAfter: { } after } layer) continue;
                     // Two energies can give the same ranks (rounded to RankMultiple): measure each distinct factorization once.
                     if (measured.Any(m => m.Candidate.Method == layer.Method && m.Candidate.MacsSaved == before - after && m.Candidate.Template == template)) continue;
                     var factors = latency == null ? null : Slice(copy, layer.Nodes, ShapeInference.Infer(copy, new ShapeInferenceOptions { InputShapes = inputShapes }));
@@ -181,7 +181,7 @@ public static class FactorizationTargets
         {
             var pass = With(catalog, f, o => o with { Refit = false, InputShapes = o.InputShapes.Count > 0 ? o.InputShapes : inputShapes });
             pass.Run(copy, PassContext.Default);
-            done.AddRange((Result(pass)?.Layers ?? []).Select(l => (l, f)));
+            done.AddRange(((pass as IFactorizationPass)?.LastResult?.Layers ?? []).Select(l => (l, f)));
         }
         var factoredShapes = ShapeInference.Infer(copy, new ShapeInferenceOptions { InputShapes = inputShapes });
         var timings = new List<LayerTiming>();
@@ -245,11 +245,4 @@ public static class FactorizationTargets
 
     private static IPass With(PassCatalog catalog, IPass template, Func<FactorizeOptions, FactorizeOptions> change) =>
         catalog.Create(template.Id, change((FactorizeOptions)template.Options));
-
-    private static FactorizationResult? Result(IPass pass) => pass switch
-    {
-        FactorizeSvdPass s => s.LastResult,
-        FactorizeConvPass c => c.LastResult,
-        _ => null,
-    };
 }
