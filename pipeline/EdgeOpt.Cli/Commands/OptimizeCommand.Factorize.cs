@@ -153,10 +153,11 @@ public static partial class OptimizeCommand
         if (!(target > 0 && target < 1)) throw new CliException(ExitCodes.Usage, $"the target is a share in (0, 1), e.g. {flag} 0.5");
         var (model, samples) = SensitivityData(modelPath, before, calibrationDir, images, sensitivitySamples, $"{flag} chooses ranks");
         var shapes = samples[0].InputShapes();
+        var settings = runtime.Settings(parse, null);
         var probe = objective == RankObjective.Latency || parse.GetValue(options.SkipSlower) ? options.Probe(parse, runtime) : null;
         var templates = factorizers.Select(f => ((FactorizeOptions)f.Options) is { InputShapes.Count: 0 } o ? catalog.Create(f.Id, o with { InputShapes = shapes }) : f).ToList();
         var table = SensitivityCommand.WithProgress("rank sensitivity",
-            progress => FactorizationTargets.Measure(model, templates, samples, runtime.Settings(parse, null), catalog, objective, probe,
+            progress => FactorizationTargets.Measure(model, templates, samples, settings, catalog, objective, probe,
                 refit: !parse.GetValue(options.NoRefit), progress));
         var (chosen, predicted) = Cli.Usage(() => FactorizationTargets.Choose(table, 1 - target));
         var candidates = table.Layers.Sum(l => l.Candidates.Count + l.NotFaster);
@@ -170,7 +171,7 @@ public static partial class OptimizeCommand
         if (predicted < 1 - target - 1e-9) AnsiConsole.MarkupLineInterpolated($"[yellow]the target {flag} {target} is out of reach: every useful candidate is chosen[/]");
         var selection = new RankSelection
         {
-            Table = table, Target = target, Chosen = chosen, Predicted = predicted, Probe = probe, Samples = samples, Settings = runtime.Settings(parse, null),
+            Table = table, Target = target, Chosen = chosen, Predicted = predicted, Probe = probe, Samples = samples, Settings = settings,
             Baseline = model,
         };
         return ([.. FactorizationTargets.Passes(chosen, catalog)], selection);
